@@ -1,0 +1,56 @@
+"""The `pbp` command. Sub-commands live in pbp_workbooks/commands/, one module each,
+imported only when used (so `pbp --help` stays fast). Errors become exit codes here."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+from .errors import PbpError
+
+COMMANDS = {
+    "init": "create a workspace: pbp.toml, a sample roster.xlsx and the ledger",
+    "generate": "write one locked workbook per provision for a period",
+    "spec": "print a template's fields (defined names, cells, types, rules)",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="pbp",
+        description="Quarterly returns and annual reports for Primary Behaviour Provisions, in Excel.",
+        epilog="Exit codes: 0 all accepted, 1 a file rejected or unreadable, 2 usage or configuration error.",
+    )
+    p.add_argument("--version", action="version", version=f"pbp-workbooks {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, help_text in COMMANDS.items():
+        sp = sub.add_parser(name, help=help_text, description=help_text)
+        module = importlib.import_module(f".commands.{name}", __package__)
+        module.add_arguments(sp)
+        sp.set_defaults(module=module)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.module.run(args))
+    except PbpError as err:
+        print(f"pbp: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("pbp: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 1
+    except Exception as err:
+        if os.environ.get("PBP_DEBUG"):
+            raise
+        print(f"pbp: internal error ({type(err).__name__}: {err}); run again with PBP_DEBUG=1 and report it",
+              file=sys.stderr)
+        return 1

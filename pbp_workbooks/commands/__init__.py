@@ -1,0 +1,1 @@
+"""One module per `pbp` sub-command: add_arguments(parser) and run(args) -> exit code."""

@@ -1,0 +1,145 @@
+"""pbp.toml: the LA workspace's settings, with safe defaults for everything."""
+
+from __future__ import annotations
+
+import secrets
+import tomllib
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    variance_commentary_pct: Decimal = Decimal(10)
+    variance_commentary_min: Decimal = Decimal(1000)
+    surplus_plan_pct: Decimal = Decimal(5)
+    large_item: Decimal = Decimal(30000)
+
+    def params(self) -> dict[str, Decimal]:
+        """The names rule conditions may use."""
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_file_mb: int = 20
+    max_inflated_mb: int = 100
+    max_cells: int = 200_000
+    max_sheets: int = 50
+
+
+@dataclass(frozen=True)
+class Config:
+    la_name: str = "Sample Borough Council"
+    finance_contact: str = "schools.finance@example.gov.uk"
+    password: str = "pbp"
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    limits: Limits = field(default_factory=Limits)
+    outbox: str = "outbox"
+    feedback: str = "feedback"
+    reports: str = "reports"
+
+
+def default_text(password: str | None = None) -> str:
+    pw = password or secrets.token_urlsafe(9)
+    return f'''# pbp-workbooks settings for this local authority's workspace.
+
+[la]
+name = "Sample Borough Council"
+# Where host schools send their returns; printed on every workbook.
+finance_contact = "schools.finance@example.gov.uk"
+
+[thresholds]
+# A category's variance needs a commentary when it is more than this % of its budget
+# and more than variance_commentary_min pounds.
+variance_commentary_pct = 10
+variance_commentary_min = 1000
+# A forecast surplus above this % of the DSG allocation needs a planned use (toolkit s.4).
+surplus_plan_pct = 5
+# Single items of spend at or above this many pounds need two signatures (toolkit s.5).
+large_item = 30000
+
+[protection]
+# Sheet and workbook-structure password of every generated workbook. It stops
+# accidental edits of the locked layout; it is not a secret from a determined user.
+password = "{pw}"
+
+[folders]
+# Relative to this folder.
+outbox = "outbox"        # generated workbooks to send out
+feedback = "feedback"    # feedback workbooks for returns with problems
+reports = "reports"      # consolidated and summary workbooks
+
+[limits]
+# Received files over these limits are refused without being opened.
+max_file_mb = 20
+max_inflated_mb = 100
+max_cells = 200000
+max_sheets = 50
+'''
+
+
+def _num(section: dict[str, Any], key: str, default: Decimal, where: str) -> Decimal:
+    v = section.get(key, default)
+    if isinstance(v, bool) or not isinstance(v, int | float | Decimal):
+        raise ConfigError(f"pbp.toml: [{where}] {key} must be a number, not {v!r}")
+    d = Decimal(str(v))
+    if d < 0:
+        raise ConfigError(f"pbp.toml: [{where}] {key} cannot be negative")
+    return d
+
+
+def _int(section: dict[str, Any], key: str, default: int, where: str) -> int:
+    v = section.get(key, default)
+    if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+        raise ConfigError(f"pbp.toml: [{where}] {key} must be a whole number above 0, not {v!r}")
+    return v
+
+
+def _str(section: dict[str, Any], key: str, default: str, where: str) -> str:
+    v = section.get(key, default)
+    if not isinstance(v, str) or not v.strip():
+        raise ConfigError(f"pbp.toml: [{where}] {key} must be some text")
+    return v
+
+
+def load(path: Path) -> Config:
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{path} is missing: run 'pbp init' to create a workspace") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"pbp.toml is not valid TOML: {err}") from None
+    la, th, pr, fo, li = (data.get(k, {}) for k in ("la", "thresholds", "protection", "folders", "limits"))
+    for name, sec in (("la", la), ("thresholds", th), ("protection", pr), ("folders", fo), ("limits", li)):
+        if not isinstance(sec, dict):
+            raise ConfigError(f"pbp.toml: [{name}] must be a table")
+    d = Thresholds()
+    password = _str(pr, "password", "", "protection")
+    if len(password) > 255:
+        raise ConfigError("pbp.toml: [protection] password is too long (255 characters at most)")
+    return Config(
+        la_name=_str(la, "name", Config.la_name, "la"),
+        finance_contact=_str(la, "finance_contact", Config.finance_contact, "la"),
+        password=password,
+        thresholds=Thresholds(
+            variance_commentary_pct=_num(th, "variance_commentary_pct", d.variance_commentary_pct, "thresholds"),
+            variance_commentary_min=_num(th, "variance_commentary_min", d.variance_commentary_min, "thresholds"),
+            surplus_plan_pct=_num(th, "surplus_plan_pct", d.surplus_plan_pct, "thresholds"),
+            large_item=_num(th, "large_item", d.large_item, "thresholds"),
+        ),
+        limits=Limits(
+            max_file_mb=_int(li, "max_file_mb", Limits.max_file_mb, "limits"),
+            max_inflated_mb=_int(li, "max_inflated_mb", Limits.max_inflated_mb, "limits"),
+            max_cells=_int(li, "max_cells", Limits.max_cells, "limits"),
+            max_sheets=_int(li, "max_sheets", Limits.max_sheets, "limits"),
+        ),
+        outbox=_str(fo, "outbox", Config.outbox, "folders"),
+        feedback=_str(fo, "feedback", Config.feedback, "folders"),
+        reports=_str(fo, "reports", Config.reports, "folders"),
+    )

@@ -1,0 +1,86 @@
+"""Issue workbooks: one per provision for a period, recorded in the ledger."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from . import roster as roster_mod
+from . import spec as spec_mod
+from .errors import ConfigError
+from .ledger import Issued, Ledger, now
+from .periods import QUARTER_MONTHS, FinancialYear
+from .progress import progress
+from .spec import Spec
+from .workspace import Workspace
+from .writer import Identity, WorkbookWriter
+
+_UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f]+')
+
+
+def safe_file_name(text: str) -> str:
+    return _UNSAFE.sub("-", text).strip(" .")[:180]
+
+
+def prefill(spec: Spec, sources: dict[str, Any]) -> dict[str, Any]:
+    """Values for every field whose spec names a source we have a value for."""
+    return {f.name: sources[f.source] for f in spec.fields if f.source and f.source in sources}
+
+
+def period_sources(prov: roster_mod.Provision, fy: FinancialYear, quarter: int | None,
+                   allocation: Any) -> dict[str, Any]:
+    return {
+        "roster.partnership": prov.partnership,
+        "roster.host_school": prov.host_school,
+        "roster.urn": prov.urn,
+        "roster.provision": prov.provision,
+        "roster.allocation": allocation,
+        "period.year": str(fy),
+        "period.quarter_label": f"Q{quarter} ({QUARTER_MONTHS[quarter]})" if quarter else "",
+    }
+
+
+def generate(ws: Workspace, kind: str, fy: FinancialYear, quarter: int | None, out: Path | None) -> list[Path]:
+    cfg = ws.config
+    roster = roster_mod.load(ws.roster_path)
+    spec = spec_mod.load(kind)
+    # Check the roster has everything before writing anything.
+    allocations = {p.partnership: roster.allocation(p.partnership, fy) for p in roster.provisions}
+    period = f"Q{quarter}" if quarter else "Annual"
+    due = roster.due(fy, period)
+    out_dir = out or ws.folder("outbox") / f"{fy} {period}"
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ConfigError(f"cannot create the output folder {out_dir}: {err.strerror}") from None
+    generated_at = datetime.now(UTC).replace(microsecond=0)
+    written: list[Path] = []
+    with Ledger(ws.ledger_path) as ledger:
+        for prov in progress(roster.provisions, len(roster.provisions), "Generating"):
+            token = secrets.token_hex(8)
+            identity = Identity(spec.id, spec.version, spec.kind, str(fy), quarter, prov.partnership,
+                                prov.host_school, prov.urn, prov.provision, token)
+            values = prefill(spec, period_sources(prov, fy, quarter, allocations[prov.partnership]))
+            values.update(prior_actuals(ledger, spec, fy, quarter, prov.partnership))
+            writer = WorkbookWriter(spec, identity, password=cfg.password, params=cfg.thresholds.params(),
+                                    la_name=cfg.la_name, contact=cfg.finance_contact, due=due,
+                                    generated_at=generated_at)
+            name = safe_file_name(spec.file_name.format(year=fy, quarter=quarter, partnership=prov.partnership,
+                                                        host_school=prov.host_school)) + ".xlsx"
+            path = out_dir / name
+            writer.write(path, values)
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            ledger.record_issued([Issued(spec.id, spec.version, spec.kind, str(fy), quarter, prov.partnership,
+                                         prov.host_school, prov.urn, token, name, digest, now())])
+            written.append(path)
+    return written
+
+
+def prior_actuals(ledger: Ledger, spec: Spec, fy: FinancialYear, quarter: int | None,
+                  partnership: str) -> dict[str, Any]:
+    """Earlier quarters' actuals from the LA's accepted returns (none until returns are ingested)."""
+    return {}

@@ -1,0 +1,93 @@
+"""Money is exact: Decimal pounds with two places, or integer pence. Never float arithmetic."""
+
+from __future__ import annotations
+
+import re
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+PENNY = Decimal("0.01")
+
+_PLAIN = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+_GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
+
+
+def to_decimal(value: object) -> Decimal:
+    """A number read from a cell (int, float text, Decimal) as an exact Decimal.
+
+    Floats come from cell XML as the shortest repr of a double; ``repr`` gives back the
+    text the writer put there (``1234.56``), so no binary noise enters the sum.
+    """
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, bool):
+        raise TypeError("a yes/no is not a number")
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, str):
+        return Decimal(value)
+    raise TypeError(f"not a number: {value!r}")
+
+
+def round_pence(value: Decimal) -> Decimal:
+    return value.quantize(PENNY, rounding=ROUND_HALF_UP)
+
+
+def to_pence(value: Decimal) -> int:
+    return int(round_pence(value) * 100)
+
+
+def from_pence(pence: int) -> Decimal:
+    return (Decimal(pence) / 100).quantize(PENNY)
+
+
+def format_gbp(value: Decimal | None) -> str:
+    if value is None:
+        return "blank"
+    q = round_pence(value)
+    sign = "-" if q < 0 else ""
+    return f"{sign}£{abs(q):,.2f}"
+
+
+class TextNumber:
+    """Outcome of reading a number someone typed as text."""
+
+    __slots__ = ("certain", "value")
+
+    def __init__(self, value: Decimal | None, certain: bool) -> None:
+        self.value = value
+        self.certain = certain
+
+
+def parse_text_number(text: str) -> TextNumber:
+    """Understand ``£1,200.50``, ``1,200``, `` 300 ``, ``(500)``, ``-£20``.
+
+    ``certain`` is False when the text has digits but its meaning is ambiguous
+    (``1.200,50``, ``1,20``, ``12 00``, ``£1.2k``); value is None when it is not a number.
+    """
+    s = text.strip().replace("\u00a0", "").replace(" ", "") if text else ""
+    if not s:
+        return TextNumber(None, True)
+    negative = False
+    if s.startswith("(") and s.endswith(")"):
+        negative, s = True, s[1:-1]
+    if s.startswith("-"):
+        negative, s = (not negative), s[1:]
+    if s.startswith("£"):
+        s = s[1:]
+    if s.startswith("-") and not negative:
+        negative, s = True, s[1:]
+    if s.upper().endswith("GBP"):
+        s = s[:-3]
+    if _PLAIN.match(s) or _GROUPED.match(s):
+        try:
+            d = Decimal(s.replace(",", ""))
+        except InvalidOperation:  # pragma: no cover - regex guards this
+            return TextNumber(None, False)
+        exponent = d.as_tuple().exponent
+        if isinstance(exponent, int) and exponent < -2:  # fractions of a penny: unclear
+            return TextNumber(None, False)
+        return TextNumber(-d if negative else d, True)
+    has_digit = any(ch.isdigit() for ch in s)
+    return TextNumber(None, not has_digit)

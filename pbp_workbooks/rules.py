@@ -1,0 +1,120 @@
+"""Cross-field rules, loaded from validators/<kind>.toml and expanded against a spec.
+
+A rule's condition is an expression that is true when there is a problem. The same
+expanded rules drive the validator (Python evaluation) and the Checks sheet (Excel
+formulas), so the workbook and the LA's verdict cannot disagree on them.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from . import expr
+from .errors import SpecError
+from .resources import data_dir
+from .spec import Spec
+
+SEVERITIES = ("error", "warning")
+_CODE = re.compile(r"^[A-Z]-[EW]\d{3}$")
+
+
+@dataclass(frozen=True)
+class RuleDef:
+    """A rule as written in the rule file (one entry of the catalogue)."""
+
+    code: str
+    severity: str
+    title: str
+    message: str
+    when: str
+    each: str | None
+    cells: tuple[str, ...]
+    check: str | None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule expanded for one grid row (or the whole return): names are field names."""
+
+    code: str
+    severity: str
+    title: str
+    when: expr.Expr
+    cells: tuple[str, ...]
+    message: str
+    check: str | None
+    row_label: str | None
+    names: dict[str, str]  # placeholder -> field name, for rendering messages
+
+
+def _qualify(source: str, mapping: dict[str, str]) -> expr.Expr:
+    class Rename(ast.NodeTransformer):
+        def visit_Name(self, node: ast.Name) -> ast.AST:
+            return ast.copy_location(ast.Name(id=mapping.get(node.id, node.id), ctx=node.ctx), node)
+
+    return expr.parse(ast.unparse(Rename().visit(ast.parse(source, mode="eval"))))
+
+
+@cache
+def definitions(kind: str) -> tuple[RuleDef, ...]:
+    path = data_dir("validators") / f"{kind}.toml"
+    if not path.is_file():
+        return ()
+    with path.open("rb") as fh:
+        data = tomllib.load(fh)
+    out: list[RuleDef] = []
+    seen: set[str] = set()
+    for raw in data.get("rule", []):
+        code = raw["code"]
+        if not _CODE.match(code) or code in seen:
+            raise SpecError(f"{path.name}: bad or duplicate rule code {code!r}")
+        seen.add(code)
+        if raw["severity"] not in SEVERITIES or (raw["severity"] == "error") != (code[2] == "E"):
+            raise SpecError(f"{path.name}: {code} severity must match its code (E = error, W = warning)")
+        expr.parse(raw["when"])
+        out.append(RuleDef(code, raw["severity"], raw["title"], raw["message"], raw["when"], raw.get("each"),
+                           tuple(raw["cells"]), raw.get("check")))
+    return tuple(out)
+
+
+@cache
+def expand(spec: Spec) -> tuple[Rule, ...]:
+    """Every rule of the spec's kind, one per grid row where ``each`` is set."""
+    out: list[Rule] = []
+    for d in definitions(spec.kind):
+        if d.each:
+            section = next((s for s in spec.sections if s.key == d.each), None)
+            if section is None or section.kind != "grid":
+                raise SpecError(f"rule {d.code}: {d.each!r} is not a grid section of {spec.id}")
+            for rkey, rlabel in zip(section.row_keys, section.row_labels, strict=True):
+                mapping = {c: f"{section.key}_{rkey}_{c}" for c in section.col_keys}
+                out.append(_make(spec, d, mapping, rlabel))
+        else:
+            out.append(_make(spec, d, {}, None))
+    return tuple(out)
+
+
+def _make(spec: Spec, d: RuleDef, mapping: dict[str, str], row_label: str | None) -> Rule:
+    when = _qualify(d.when, mapping)
+    cells = tuple(mapping.get(c, c) for c in d.cells)
+    for name in cells:
+        if name not in spec.by_name:
+            raise SpecError(f"rule {d.code}: cell {name!r} is not a field of {spec.id}")
+    placeholders = set(re.findall(r"{(\w+)}", d.message + (d.check or ""))) - {"row"}
+    names = {p: mapping.get(p, p) for p in placeholders}
+    for p, n in names.items():
+        if n not in spec.by_name:
+            raise SpecError(f"rule {d.code}: message placeholder {{{p}}} is not a field")
+    return Rule(d.code, d.severity, d.title, when, cells, d.message, d.check, row_label, names)
+
+
+def render(template: str, rule: Rule, fmt: Any) -> str:
+    """Fill a message/check template; ``fmt(field_name)`` formats a value for people."""
+    values = {p: fmt(n) for p, n in rule.names.items()}
+    values["row"] = rule.row_label or ""
+    return template.format(**values)
