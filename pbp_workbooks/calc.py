@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from . import expr, rules
@@ -45,7 +46,7 @@ def compute(spec: Spec, inputs: Mapping[str, Any]) -> dict[str, Any]:
     """All field values: inputs as given (missing = blank) plus every formula field."""
     out: dict[str, Any] = {f.name: inputs.get(f.name) for f in spec.fields if f.formula is None}
     get = _lookup(out, {})
-    for f in spec.formulas_in_order():
+    for f in spec.formula_order:
         assert f.formula is not None
         try:
             out[f.name] = expr.evaluate(f.formula, get)
@@ -64,7 +65,9 @@ class Check:
     code: str
 
 
-def checks(spec: Spec, quarter: int | None, values: Mapping[str, Any] | None = None) -> list[Check]:
+@cache
+def checks(spec: Spec, quarter: int | None) -> tuple[Check, ...]:
+    """The Checks sheet's lines for a period: required inputs per section, then rules."""
     out: list[Check] = []
     for section in spec.sections:
         required = [f.name for f in spec.fields if f.section == section.key and f.is_required(quarter)]
@@ -74,9 +77,9 @@ def checks(spec: Spec, quarter: int | None, values: Mapping[str, Any] | None = N
                              f"{spec.code_prefix}-E101"))
     for rule in rules.expand(spec):
         if rule.check:
-            label = rules.render(rule.check, rule, lambda n: format_value(spec[n], (values or {}).get(n)))
+            label = rules.render(rule.check, rule, lambda n: spec[n].label)
             out.append(Check(label, rule.when, rule.cells, rule.code))
-    return out
+    return tuple(out)
 
 
 def failing(check: Check, values: Mapping[str, Any], params: Mapping[str, Any]) -> bool:

@@ -16,6 +16,7 @@ import ast
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from .errors import SpecError
@@ -29,7 +30,7 @@ class Expr:
     source: str
     tree: ast.expression
 
-    @property
+    @cached_property
     def names(self) -> set[str]:
         funcs = {id(n.func) for n in ast.walk(self.tree) if isinstance(n, ast.Call)}
         return {n.id for n in ast.walk(self.tree) if isinstance(n, ast.Name) and id(n) not in funcs}

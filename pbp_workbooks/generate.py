@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import secrets
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +23,7 @@ from .spec import Spec
 from .workspace import Workspace
 from .writer import Identity, WorkbookWriter
 
+PARALLEL_FROM = 20
 _UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f]+')
 
 
@@ -58,26 +63,53 @@ def generate(ws: Workspace, kind: str, fy: FinancialYear, quarter: int | None, o
     except OSError as err:
         raise ConfigError(f"cannot create the output folder {out_dir}: {err.strerror}") from None
     generated_at = datetime.now(UTC).replace(microsecond=0)
+    common = {"password": cfg.password, "params": cfg.thresholds.params(), "la_name": cfg.la_name,
+              "contact": cfg.finance_contact, "due": due, "generated_at": generated_at}
     written: list[Path] = []
     with Ledger(ws.ledger_path) as ledger:
-        for prov in progress(roster.provisions, len(roster.provisions), "Generating"):
-            token = secrets.token_hex(8)
+        jobs: list[_Job] = []
+        for prov in roster.provisions:
             identity = Identity(spec.id, spec.version, spec.kind, str(fy), quarter, prov.partnership,
-                                prov.host_school, prov.urn, prov.provision, token)
+                                prov.host_school, prov.urn, prov.provision, secrets.token_hex(8))
             values = prefill(spec, period_sources(prov, fy, quarter, allocations[prov.partnership]))
             values.update(prior_actuals(ledger, spec, fy, quarter, prov.partnership))
-            writer = WorkbookWriter(spec, identity, password=cfg.password, params=cfg.thresholds.params(),
-                                    la_name=cfg.la_name, contact=cfg.finance_contact, due=due,
-                                    generated_at=generated_at)
             name = safe_file_name(spec.file_name.format(year=fy, quarter=quarter, partnership=prov.partnership,
                                                         host_school=prov.host_school)) + ".xlsx"
-            path = out_dir / name
-            writer.write(path, values)
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
-            ledger.record_issued([Issued(spec.id, spec.version, spec.kind, str(fy), quarter, prov.partnership,
-                                         prov.host_school, prov.urn, token, name, digest, now())])
-            written.append(path)
+            jobs.append(_Job(kind, identity, values, out_dir / name, common))
+        # Each file is written atomically and recorded as soon as it exists, so an
+        # interrupted run leaves only complete, recorded workbooks.
+        for job, digest in progress(_run(jobs), len(jobs), "Generating"):
+            ident = job.identity
+            ledger.record_issued([Issued(spec.id, spec.version, spec.kind, str(fy), quarter, ident.partnership,
+                                         ident.host_school, ident.urn, ident.issue_token, job.path.name, digest,
+                                         now())])
+            written.append(job.path)
     return written
+
+
+@dataclass(frozen=True)
+class _Job:
+    kind: str
+    identity: Identity
+    values: dict[str, Any]
+    path: Path
+    common: dict[str, Any]
+
+
+def _write_one(job: _Job) -> tuple[_Job, str]:
+    spec = spec_mod.load(job.kind)
+    WorkbookWriter(spec, job.identity, **job.common).write(job.path, job.values)
+    return job, hashlib.sha256(job.path.read_bytes()).hexdigest()
+
+
+def _run(jobs: list[_Job]) -> Iterator[tuple[_Job, str]]:
+    """Write in parallel when there are many (xlsxwriter is CPU-bound, one core each)."""
+    workers = min(os.cpu_count() or 1, 8)
+    if len(jobs) < PARALLEL_FROM or workers < 2:
+        yield from map(_write_one, jobs)
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        yield from pool.map(_write_one, jobs, chunksize=max(1, len(jobs) // (workers * 8)))
 
 
 def prior_actuals(ledger: Ledger, spec: Spec, fy: FinancialYear, quarter: int | None,

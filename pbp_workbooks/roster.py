@@ -125,7 +125,7 @@ def sample_rows() -> dict[str, list[list[Any]]]:
         for j, stem in enumerate(_MEMBER_NAMES[: 4 + (i % 3)]):
             roll = 180 + 37 * ((i * 7 + j * 3) % 11)
             rows["Member schools"].append([
-                p.partnership, f"{stem} {p.partnership} Primary", f"99{i + 1}{j + 1:03d}"[:6].ljust(6, "0"),
+                p.partnership, f"{stem} {p.partnership} Primary", str(980000 + i * 10 + j),
                 roll, roll * (18 + j) // 100, roll * (22 + j) // 100, roll * (13 + i) // 100, 1 + (i + j * 2) % 10,
             ])
     return rows

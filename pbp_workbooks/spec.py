@@ -15,7 +15,7 @@ import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 from xlsxwriter.utility import xl_rowcol_to_cell
@@ -137,7 +137,7 @@ class Section:
     col_keys: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity equality: specs are loaded once and cached
 class Spec:
     id: str
     version: str
@@ -162,6 +162,10 @@ class Spec:
 
     def inputs(self) -> Iterator[Field]:
         return (f for f in self.fields if f.is_input)
+
+    @cached_property
+    def formula_order(self) -> tuple[Field, ...]:
+        return tuple(self.formulas_in_order())
 
     def formulas_in_order(self) -> list[Field]:
         """Formula fields ordered so each comes after everything it depends on."""

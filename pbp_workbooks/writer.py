@@ -50,6 +50,7 @@ INSTRUCTIONS_SHEET = "Instructions"
 ISSUES_SHEET = "Issues"
 CHECK_FIRST_ROW = 6  # 0-based row of the first check line
 STATUS_NAME = "checks_status"
+_FORMULA_CACHE: dict[tuple[Any, ...], str] = {}
 
 
 @dataclass(frozen=True)
@@ -81,9 +82,18 @@ class Mark:
     message: str
 
 
+class _Worksheet(Worksheet):
+    """Our formulas use only classic functions: skip xlsxwriter's ~30 regex passes per
+    formula that look for dynamic-array functions (a third of the writing time)."""
+
+    def _prepare_formula(self, formula: str, expand_future_functions: bool = False) -> str:  # type: ignore[override]
+        return formula[1:] if formula.startswith("=") else formula
+
+
 class _Workbook(xlsxwriter.Workbook):
     """xlsxwriter has no workbook-structure protection; add <workbookProtection>."""
 
+    worksheet_class = _Worksheet
     structure_password: str | None = None
 
     def _write_workbook_pr(self) -> None:  # type: ignore[override]
@@ -237,7 +247,6 @@ class WorkbookWriter:
         spec = self.spec
         for i, w in enumerate(spec.widths):
             ws.set_column(i, i, w)
-        ws.set_column(len(spec.widths), 16383, None, None, {"hidden": True})
         ws.set_default_row(16)
         ident = self.identity
         total_width = sum(spec.widths)
@@ -307,8 +316,7 @@ class WorkbookWriter:
             ws.merge_range(r, c, r, c + f.span - 1, "", cf)
         if role == "formula":
             assert f.formula is not None
-            body = expr.to_excel(f.formula, lambda n: self._ref(n, f.sheet))
-            ws.write_formula(r, c, "=" + body, cf, _excel_value(f, value))
+            ws.write_formula(r, c, self._formula_text(f.name, f.formula, f.sheet), cf, _excel_value(f, value))
         else:
             v = _excel_value(f, value) if (open_ or role == "prefilled") else ""
             self._write_value(ws, r, c, f, v, cf)
@@ -330,6 +338,14 @@ class WorkbookWriter:
             ws.write_number(r, c, v, cf)
         else:
             ws.write_string(r, c, str(v), cf)
+
+    def _formula_text(self, key: str, formula: expr.Expr, sheet: str) -> str:
+        """Excel text of a formula, rendered once per spec, period and thresholds."""
+        cache_key = (id(self.spec), self.quarter, tuple(sorted(self.params.items())), key, formula.source)
+        text = _FORMULA_CACHE.get(cache_key)
+        if text is None:
+            text = _FORMULA_CACHE[cache_key] = "=" + expr.to_excel(formula, lambda n: self._ref(n, sheet))
+        return text
 
     def _ref(self, name: str, from_sheet: str) -> str:
         if name in self.spec.by_name:
@@ -377,7 +393,7 @@ class WorkbookWriter:
     # ------------------------------------------------------------------ Checks
 
     def _write_checks(self, wb: xlsxwriter.Workbook, ws: Worksheet, fmt: _Formats, values: Mapping[str, Any],
-                      check_list: list[calc.Check]) -> None:
+                      check_list: Sequence[calc.Check]) -> None:
         ws.set_column(0, 0, 70)
         ws.set_column(1, 1, 14)
         ws.set_column(2, 2, 12)
@@ -395,7 +411,7 @@ class WorkbookWriter:
             bad = calc.failing(ch, values, self.params)
             fails += bad
             ws.write_string(r, 0, ch.label, fmt(text_wrap=True, border=1, border_color="#A6A6A6"))
-            body = expr.to_excel(ch.when, lambda n: self._ref(n, CHECKS_SHEET))
+            body = self._formula_text(f"check:{i}", ch.when, CHECKS_SHEET)[1:]
             ws.write_formula(r, 1, f'=IF({body},"Fix","OK")', fmt(bold=True, align="center", border=1,
                                                                   border_color="#A6A6A6"), "Fix" if bad else "OK")
             target = self.spec[ch.cells[0]]

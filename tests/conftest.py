@@ -1,0 +1,32 @@
+"""Shared fixtures: a real workspace on disk, real generated workbooks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pbp_workbooks.cli import main
+from pbp_workbooks.workspace import Workspace
+
+pytest_plugins = ["libreoffice"]  # the session-wide headless LibreOffice fixture (tests/libreoffice.py)
+
+PASSWORD = "test-pw"
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    root = tmp_path / "ws"
+    assert main(["init", str(root), "--password", PASSWORD]) == 0
+    monkeypatch.chdir(root)
+    monkeypatch.delenv("PBP_WORKSPACE", raising=False)
+    return Workspace(root.resolve())
+
+
+@pytest.fixture
+def q2_files(workspace: Workspace) -> list[Path]:
+    assert main(["generate", "quarterly", "--year", "2025-26", "--quarter", "2"]) == 0
+    files = sorted((workspace.root / "outbox" / "2025-26 Q2").glob("*.xlsx"))
+    assert len(files) == 5
+    return files
