@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import secrets
@@ -82,7 +83,7 @@ def generate(ws: Workspace, kind: str, fy: FinancialYear, quarter: int | None, o
             ident = job.identity
             ledger.record_issued([Issued(spec.id, spec.version, spec.kind, str(fy), quarter, ident.partnership,
                                          ident.host_school, ident.urn, ident.issue_token, job.path.name, digest,
-                                         now())])
+                                         now(), json.dumps(job.values, default=str, sort_keys=True))])
             written.append(job.path)
     return written
 

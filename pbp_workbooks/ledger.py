@@ -34,7 +34,8 @@ CREATE TABLE IF NOT EXISTS issued (
     token TEXT NOT NULL UNIQUE,
     file_name TEXT NOT NULL,
     sha256 TEXT NOT NULL,
-    issued_at TEXT NOT NULL
+    issued_at TEXT NOT NULL,
+    prefill_json TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX IF NOT EXISTS issued_period ON issued (kind, year, quarter, partnership);
 CREATE TABLE IF NOT EXISTS received (
@@ -76,6 +77,7 @@ class Issued:
     file_name: str
     sha256: str
     issued_at: str
+    prefill_json: str = "{}"
 
 
 class Ledger:
@@ -133,9 +135,9 @@ class Ledger:
         with self.transaction() as c:
             c.executemany(
                 "INSERT INTO issued (template, template_version, kind, year, quarter, partnership, host_school,"
-                " urn, token, file_name, sha256, issued_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                " urn, token, file_name, sha256, issued_at, prefill_json) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [(r.template, r.template_version, r.kind, r.year, r.quarter, r.partnership, r.host_school,
-                  r.urn, r.token, r.file_name, r.sha256, r.issued_at) for r in rows],
+                  r.urn, r.token, r.file_name, r.sha256, r.issued_at, r.prefill_json) for r in rows],
             )
 
     def issued_by_token(self, token: str) -> Issued | None:

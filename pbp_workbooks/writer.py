@@ -159,6 +159,21 @@ def _input_message(f: Field, fy: FinancialYear) -> tuple[str, str]:
     return title, text[:255]
 
 
+def render_formula(spec: Spec, formula: expr.Expr, sheet: str, params: Mapping[str, Any] | None = None) -> str:
+    """The Excel formula (with '=') for an expression placed on ``sheet``."""
+
+    def ref(name: str) -> str:
+        if name in spec.by_name:
+            f = spec[name]
+            cell = xl_rowcol_to_cell(f.row, f.col)
+            return cell if f.sheet == sheet else f"{quote_sheet(f.sheet)}!{cell}"
+        if params is not None and name in params:
+            return str(params[name])
+        raise KeyError(name)
+
+    return "=" + expr.to_excel(formula, ref)
+
+
 class WorkbookWriter:
     def __init__(self, spec: Spec, identity: Identity, *, password: str, params: Mapping[str, Any],
                  la_name: str, contact: str, due: date | None, generated_at: datetime) -> None:
@@ -344,17 +359,8 @@ class WorkbookWriter:
         cache_key = (id(self.spec), self.quarter, tuple(sorted(self.params.items())), key, formula.source)
         text = _FORMULA_CACHE.get(cache_key)
         if text is None:
-            text = _FORMULA_CACHE[cache_key] = "=" + expr.to_excel(formula, lambda n: self._ref(n, sheet))
+            text = _FORMULA_CACHE[cache_key] = render_formula(self.spec, formula, sheet, self.params)
         return text
-
-    def _ref(self, name: str, from_sheet: str) -> str:
-        if name in self.spec.by_name:
-            f = self.spec[name]
-            cell = xl_rowcol_to_cell(f.row, f.col)
-            return cell if f.sheet == from_sheet else f"{quote_sheet(f.sheet)}!{cell}"
-        if name in self.params:
-            return str(self.params[name])
-        raise KeyError(name)
 
     def _validation(self, ws: Worksheet, f: Field, lists: Mapping[str, str]) -> None:
         title, message = _input_message(f, self.fy)

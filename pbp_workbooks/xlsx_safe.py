@@ -35,7 +35,7 @@ import stat
 import struct
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, NamedTuple, TypeVar
@@ -51,6 +51,7 @@ __all__ = [
     "RawSheet",
     "RawWorkbook",
     "SheetInfo",
+    "col_letters",
     "open_workbook",
     "problem",
     "sniff",
@@ -371,8 +372,6 @@ class RawSheet:
 # --------------------------------------------------------------------------- helpers
 
 _COL_CACHE: dict[str, int] = {}
-_NUM_RE = re.compile(r"\s*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*")
-_NONFINITE = {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
 _ESCAPE_RE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _TRUE = frozenset({"1", "true", "on"})
@@ -684,27 +683,16 @@ _ZIP_METHODS = {
 }
 
 
-def _declared_entry_count(data: bytes) -> int | None:
-    """Number of entries the end-of-central-directory record claims (zip64 aware)."""
-    idx = data.rfind(b"PK\x05\x06", max(0, len(data) - 65_557))
-    if idx < 0 or idx + 22 > len(data):
-        return None
-    count = int.from_bytes(data[idx + 10 : idx + 12], "little")
-    if count == 0xFFFF and idx >= 20 and data[idx - 20 : idx - 16] == b"PK\x06\x07":
-        rec = int.from_bytes(data[idx - 12 : idx - 4], "little")
-        if rec + 56 <= len(data) and data[rec : rec + 4] == b"PK\x06\x06":
-            count = int.from_bytes(data[rec + 32 : rec + 40], "little")
-    return count
-
-
 class _Package:
     """A vetted zip held in memory, with inflation budgets shared by all reads."""
 
     def __init__(self, data: bytes, limits: Limits) -> None:
         self.limits = limits
         self.inflated = 0
-        count = _declared_entry_count(data)
-        if count is not None and count > limits.max_zip_entries:
+        # zipfile builds a ZipInfo for every central-directory record, whatever the
+        # end record claims; each record starts with this signature, so this bounds it.
+        count = data.count(b"PK\x01\x02")
+        if count > limits.max_zip_entries:
             raise problem("F-E022", f"{count:,} entries; the limit is {limits.max_zip_entries:,}")
         try:
             self.zf = zipfile.ZipFile(io.BytesIO(data))
@@ -761,7 +749,7 @@ class _Package:
         info = self.members.get(name.lower())
         return None if info is None or info.is_dir() else info
 
-    def chunks(self, info: zipfile.ZipInfo) -> Iterator[bytes]:
+    def chunks(self, info: zipfile.ZipInfo) -> Generator[bytes, None, None]:
         """Inflate ``info`` in chunks, enforcing the per-part, total and ratio budgets."""
         lim = self.limits
         name = _clean(info.filename, 40)
@@ -790,11 +778,16 @@ class _Package:
                 yield chunk
 
     def read_small(self, info: zipfile.ZipInfo, cap: int) -> bytes:
+        """At most ``cap`` bytes from the start of ``info``."""
         out = bytearray()
-        for chunk in self.chunks(info):
-            out += chunk
-            if len(out) > cap:
-                break
+        chunks = self.chunks(info)
+        try:
+            for chunk in chunks:
+                out += chunk
+                if len(out) > cap:
+                    break
+        finally:
+            chunks.close()
         return bytes(out[:cap])
 
     def parse(self, info: zipfile.ZipInfo, handler: _Handler) -> None:
@@ -893,7 +886,7 @@ class _WorkbookReader(_Handler):
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
         self.seen_root = False
-        self.sheets: list[tuple[str, str, str, str]] = []  # name, state, r:id, tag local
+        self.sheets: list[tuple[str, str, str]] = []  # name, state, r:id
         self.names: list[tuple[str, str | None, str]] = []  # name, localSheetId, text
         self.structure_protected = False
         self._name: tuple[str, str | None] | None = None
@@ -913,7 +906,7 @@ class _WorkbookReader(_Handler):
             return
         if local == "sheet":
             rid = next((v for k, v in attrs.items() if k.endswith(" id")), "")
-            self.sheets.append((attrs.get("name", ""), attrs.get("state", "visible"), rid, local))
+            self.sheets.append((attrs.get("name", ""), attrs.get("state", "visible"), rid))
             if len(self.sheets) > self.limits.max_sheets:
                 raise problem("F-E025", f"more than {self.limits.max_sheets}")
         elif local == "definedName":
@@ -1337,13 +1330,20 @@ _FORMAT_NOISE_RE = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]|_.|\*.')
 
 
 class RawWorkbook:
-    """A vetted workbook: sheet list, names and styles read; sheets parsed on demand."""
+    """A vetted workbook: sheet list, names and styles read; sheets parsed on demand.
+
+    Built only by :func:`open_workbook`.  Name dictionaries map to the formula text as
+    stored (no leading ``=``).  ``defined_names``: workbook-scope user names.
+    ``builtin_names``: the ``_xlnm.*`` names, keyed ``"_xlnm.X"`` at workbook scope and
+    ``"Sheet!_xlnm.X"`` when sheet-scoped (Print_Area, _FilterDatabase...).
+    ``local_names``: sheet-scoped user names keyed ``"Sheet!Name"``.
+    """
 
     sheets: list[SheetInfo]
     defined_names: dict[str, str]
     builtin_names: dict[str, str]
     local_names: dict[str, str]
-    structure_protected: bool
+    structure_protected: bool  # <workbookProtection lockStructure="1">
 
     def __init__(self, pkg: _Package, main_part: str, limits: Limits) -> None:
         self._pkg = pkg
@@ -1383,7 +1383,7 @@ class RawWorkbook:
         if not wb.sheets:
             raise problem("F-E029", "it has no sheets")
         seen: set[str] = set()
-        for name, state, rid, _ in wb.sheets:
+        for name, state, rid in wb.sheets:
             if not name:
                 raise problem("F-E029", "a sheet has no name")
             if name.lower() in seen:

@@ -1,0 +1,115 @@
+"""Findings are data: one object renders to the CLI, JSON, feedback workbooks and the catalogue.
+
+Codes that are not in the rule files live here, with their message templates:
+``T-`` template and identity rules (any return type) and the field rules that every
+spec gets, written once with the spec's code prefix (``Q-E101``, ``A-E101`` ...).
+File-level codes (``F-``) live with the safe reader (xlsx_safe.FILE_PROBLEMS).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# code -> (severity, title, message template)
+TEMPLATE_RULES: dict[str, tuple[str, str, str]] = {
+    "T-E001": ("error", "Not a PBP return template",
+               "This workbook is not a return template issued by the LA ({detail}). Fill in the template you were "
+               "sent and send that file back."),
+    "T-E002": ("error", "Unsupported template version",
+               "This return was made from version {detail} of the template, which the LA no longer accepts. "
+               "Ask the LA for the current template and copy your figures into it."),
+    "T-E003": ("error", "Not issued by the LA",
+               "This workbook's issue token is not in the LA's records, so it was not issued for this period. "
+               "Use the workbook the LA sent you for this period."),
+    "T-E004": ("error", "Identity changed",
+               "{detail} The LA issued this workbook to {issued}. Use the workbook issued to your provision and do "
+               "not change the details."),
+    "T-E005": ("error", "Locked layout altered",
+               "The locked part of the {sheet} sheet was changed at {cell} ({detail}). Copy your figures into a fresh "
+               "copy of the template: do not unprotect the sheets, insert rows or edit formulas."),
+    "T-E006": ("error", "Input cell missing",
+               "The cell for '{label}' (defined name {name}) is missing or broken. Copy your figures into a fresh "
+               "copy of the template."),
+    "T-W007": ("warning", "Sheet protection removed",
+               "The {sheet} sheet is no longer protected. The LA checked its locked cells, but please do not remove "
+               "the protection."),
+}
+
+# suffix -> (severity, title, message template); the code is <prefix>-<suffix>
+FIELD_RULES: dict[str, tuple[str, str, str]] = {
+    "E101": ("error", "Required field blank", "{label} is blank. Fill it in (enter 0 where there is none)."),
+    "E102": ("error", "Not a number or date", "{label}: '{value}' is not {what}. {how}"),
+    "E103": ("error", "Out of range", "{label}: {value} is outside the allowed range ({range})."),
+    "E104": ("error", "Entered in a later quarter",
+             "{label}: figures for quarters after this one must be left blank; move {value} to the right quarter."),
+    "E105": ("error", "Text too long", "{label} is {value} characters long; keep it to {max} or fewer."),
+    "E106": ("error", "Not one of the choices", "{label}: '{value}' is not one of the choices ({choices}). "
+             "Choose from the drop-down list."),
+    "E107": ("error", "Date out of range", "{label}: {value} is not between {start} and {end}."),
+    "E108": ("error", "Invalid email address", "{label}: '{value}' is not a valid email address."),
+    "W109": ("warning", "Number typed as text",
+             "{label}: the cell holds the text '{value}', read as {read}. Type numbers without £ signs or commas."),
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    severity: str  # error | warning
+    message: str
+    sheet: str | None = None
+    cell: str | None = None
+    name: str | None = None
+    value: Any = None
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        v = d["value"]
+        d["value"] = None if v is None else (v if isinstance(v, int | float | bool) and not isinstance(v, bool)
+                                             else str(v))
+        return {k: d[k] for k in ("code", "severity", "sheet", "cell", "name", "value", "message")}
+
+    def one_line(self) -> str:
+        where = f"{self.sheet}!{self.cell}" if self.sheet and self.cell else (self.sheet or "file")
+        return f"{self.code} {self.severity:7} {where:14} {self.message}"
+
+
+@dataclass
+class FileReport:
+    """The outcome for one received file (DESIGN §9 JSON)."""
+
+    file: str
+    status: str = "accepted"  # accepted | accepted_with_warnings | rejected | unreadable
+    identity: dict[str, Any] | None = None
+    findings: list[Finding] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def settle(self) -> FileReport:
+        if self.status == "unreadable":
+            return self
+        if any(f.severity == "error" for f in self.findings):
+            self.status = "rejected"
+        elif self.findings:
+            self.status = "accepted_with_warnings"
+        else:
+            self.status = "accepted"
+        return self
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("accepted", "accepted_with_warnings")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"file": self.file, "status": self.status, "return": self.identity,
+                "findings": [f.to_json() for f in self.findings], **self.extra}
+
+    def flatten(self, *keys: str) -> list[list[Any]]:
+        """One-line test assertions: report.flatten("code", "cell")."""
+        return [[getattr(f, k) for k in keys] for f in self.findings]
+
+
+def template_finding(code: str, *, sheet: str | None = None, cell: str | None = None, name: str | None = None,
+                     value: Any = None, **fmt: Any) -> Finding:
+    severity, _title, template = TEMPLATE_RULES[code]
+    return Finding(code, severity, template.format(sheet=sheet, cell=cell, name=name, **fmt), sheet, cell, name, value)

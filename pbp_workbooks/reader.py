@@ -1,0 +1,262 @@
+"""The reader: a returned workbook -> its identity and every input, found by defined name.
+
+Never trusts cached formula results: formula cells are only compared with the spec
+(to detect a tampered layout); their values are recomputed from the inputs by calc.
+Text typed where a number belongs is read when its meaning is certain (a warning)
+and reported as an error when it is not.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from . import expr
+from . import spec as spec_mod
+from .calc import format_value
+from .findings import FIELD_RULES, Finding, template_finding
+from .money import parse_text_number
+from .spec import Field, Spec
+from .writer import META_KEYS, META_SHEET, Identity, render_formula
+from .xlsx_safe import Limits, RawCell, RawWorkbook, open_workbook
+
+_EXCEL_EPOCH = datetime(1899, 12, 30)
+_REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^!]+))!\$?([A-Z]{1,3})\$?(\d+)$")
+_DMY = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
+_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ]00:00(?::00)?)?$")
+
+
+@dataclass
+class ReturnData:
+    """What was read from one return."""
+
+    spec: Spec
+    meta: dict[str, str]
+    values: dict[str, Any]  # every non-formula field: Decimal | int | str | date | None
+    raw_text: dict[str, str] = field(default_factory=dict)  # inputs that held text we could not read
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def quarter(self) -> int | None:
+        q = self.meta.get("quarter") or ""
+        return int(q) if q.isdigit() else None
+
+    def identity(self) -> Identity:
+        m = self.meta
+        return Identity(m["template_id"], m["template_version"], self.spec.kind, m["financial_year"], self.quarter,
+                        m["partnership"], m["host_school"], m["urn"], m["provision"], m["issue_token"])
+
+    def identity_json(self) -> dict[str, Any]:
+        m = self.meta
+        return {"template": m.get("template_id"), "version": m.get("template_version"), "kind": self.spec.kind,
+                "year": m.get("financial_year"), "quarter": self.quarter, "partnership": m.get("partnership"),
+                "host_school": m.get("host_school"), "urn": m.get("urn"), "provision": m.get("provision"),
+                "token": m.get("issue_token")}
+
+
+class NotOurTemplate(Exception):
+    def __init__(self, finding: Finding) -> None:
+        super().__init__(finding.message)
+        self.finding = finding
+
+
+def _split_ref(ref: str) -> tuple[str, str] | None:
+    m = _REF.match(ref.lstrip("="))
+    if not m:
+        return None
+    sheet = (m.group(1) or "").replace("''", "'") or m.group(2)
+    return sheet, f"{m.group(3)}{m.group(4)}"
+
+
+def read_meta(wb: RawWorkbook) -> dict[str, str]:
+    if not any(s.name == META_SHEET for s in wb.sheets):
+        raise NotOurTemplate(template_finding("T-E001", detail="it has no PBP identity sheet"))
+    sheet = wb.sheet(META_SHEET)
+    meta: dict[str, str] = {}
+    for row in range(2, 2 + len(META_KEYS)):
+        key = sheet.cells.get(f"A{row}")
+        val = sheet.cells.get(f"B{row}")
+        if key is not None and isinstance(key.value, str):
+            meta[key.value] = "" if val is None or val.value is None else _text(val)
+    if "template_id" not in meta:
+        raise NotOurTemplate(template_finding("T-E001", detail="its identity sheet is not ours"))
+    return meta
+
+
+def _text(cell: RawCell) -> str:
+    v = cell.value
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return "" if v is None else str(v)
+
+
+def spec_for(meta: dict[str, str]) -> Spec:
+    tid = meta.get("template_id", "")
+    for kind in spec_mod.available():
+        s = spec_mod.load(kind)
+        if s.id == tid:
+            if meta.get("template_version") != s.version:
+                raise NotOurTemplate(template_finding("T-E002", detail=meta.get("template_version") or "unknown"))
+            return s
+    raise NotOurTemplate(template_finding("T-E001", detail=f"unknown template {tid!r}"))
+
+
+def read_return(path: Path, limits: Limits | None = None) -> ReturnData:
+    """Raises UnreadableFile (not a readable xlsx) or NotOurTemplate."""
+    wb = open_workbook(path, limits or Limits())
+    return read_workbook(wb)
+
+
+def read_workbook(wb: RawWorkbook) -> ReturnData:
+    meta = read_meta(wb)
+    spec = spec_for(meta)
+    data = ReturnData(spec, meta, {})
+    _read_inputs(wb, data)
+    _check_layout(wb, data)
+    return data
+
+
+def _field_finding(spec: Spec, suffix: str, f: Field, value: Any, cell: str | None = None, **fmt: Any) -> Finding:
+    severity, _title, template = FIELD_RULES[suffix]
+    return Finding(f"{spec.code_prefix}-{suffix}", severity, template.format(label=f.label, value=value, **fmt),
+                   f.sheet, cell or f.cell, f.name, value)
+
+
+def _read_inputs(wb: RawWorkbook, data: ReturnData) -> None:
+    spec = data.spec
+    for f in spec.fields:
+        if f.formula is not None:
+            continue
+        ref = wb.defined_names.get(f.name)
+        loc = _split_ref(ref) if ref else None
+        if loc is None or loc[0] not in {s.name for s in wb.sheets}:
+            data.findings.append(template_finding("T-E006", sheet=f.sheet, cell=f.cell, name=f.name, label=f.label))
+            data.values[f.name] = None
+            continue
+        sheet, cell = loc
+        if (sheet, cell) != (f.sheet, f.cell):
+            data.findings.append(template_finding("T-E005", sheet=f.sheet, cell=f.cell, name=f.name,
+                                                  detail=f"'{f.label}' has moved to {cell}; rows or columns were "
+                                                         "inserted or deleted"))
+        raw = wb.sheet(sheet).cells.get(cell)
+        data.values[f.name] = _convert(spec, f, raw, cell, data)
+
+
+def _convert(spec: Spec, f: Field, raw: RawCell | None, cell: str, data: ReturnData) -> Any:
+    if raw is None or raw.value is None or (isinstance(raw.value, str) and not raw.value.strip()):
+        return None
+    v = raw.value
+    if raw.type == "e":
+        data.findings.append(_field_finding(spec, "E102", f, v, cell, what=_what(f), how=_how(f)))
+        return None
+    t = f.type
+    if t in ("money", "signed_money", "integer", "percent"):
+        if isinstance(v, bool):
+            number: Decimal | None = Decimal(int(v))
+        elif isinstance(v, float):
+            try:
+                number = Decimal(raw.raw.strip()) if raw.raw else Decimal(repr(v))
+            except InvalidOperation:
+                number = Decimal(repr(v))
+        else:
+            parsed = parse_text_number(str(v))
+            if parsed.value is None or not parsed.certain:
+                data.findings.append(_field_finding(spec, "E102", f, v, cell, what=_what(f), how=_how(f)))
+                data.raw_text[f.name] = str(v)
+                return None
+            number = parsed.value
+            data.findings.append(_field_finding(spec, "W109", f, v, cell, read=format_value(f, number)))
+        if t == "integer":
+            if number != number.to_integral_value():
+                data.findings.append(_field_finding(spec, "E102", f, v, cell, what=_what(f), how=_how(f)))
+                return None
+            return int(number)
+        return number
+    if t == "date":
+        if isinstance(v, float):
+            if not 1 <= v < 2958466:
+                data.findings.append(_field_finding(spec, "E102", f, v, cell, what=_what(f), how=_how(f)))
+                return None
+            return (_EXCEL_EPOCH + timedelta(days=int(v))).date()
+        d = _parse_date(str(v).strip())
+        if d is None:
+            data.findings.append(_field_finding(spec, "E102", f, v, cell, what=_what(f), how=_how(f)))
+            data.raw_text[f.name] = str(v)
+        return d
+    if isinstance(v, float):
+        text = str(int(v)) if v.is_integer() else repr(v)
+    elif isinstance(v, bool):
+        text = "TRUE" if v else "FALSE"
+    else:
+        text = str(v)
+    if t in ("choice", "yesno") and f.choices:
+        folded = {c.casefold(): c for c in f.choices}
+        return folded.get(text.strip().casefold(), text)
+    return text.strip() if t == "email" else text
+
+
+def _parse_date(s: str) -> date | None:
+    m = _DMY.match(s)
+    try:
+        if m:
+            return date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
+        m = _ISO.match(s)
+        if m:
+            return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return None
+    return None
+
+
+def _what(f: Field) -> str:
+    return {"date": "a date", "integer": "a whole number"}.get(f.type, "an amount of money")
+
+
+def _how(f: Field) -> str:
+    if f.type == "date":
+        return "Enter it as dd/mm/yyyy."
+    if f.type == "integer":
+        return "Enter a whole number."
+    return "Enter a number like 1250.00, without £ signs, commas or words."
+
+
+def _norm_formula(text: str | None) -> str:
+    return re.sub(r"\s+|\$", "", (text or "").lstrip("=")).upper()
+
+
+def _check_layout(wb: RawWorkbook, data: ReturnData) -> None:
+    """Labels and formulas of the locked layout must be exactly as issued."""
+    spec = data.spec
+    names = {s.name for s in wb.sheets}
+    if spec.sheet not in names:
+        data.findings.append(template_finding("T-E005", sheet=spec.sheet, cell="A1",
+                                              detail=f"the {spec.sheet} sheet is missing"))
+        return
+    sheet = wb.sheet(spec.sheet)
+    if not sheet.protected:
+        data.findings.append(template_finding("T-W007", sheet=spec.sheet))
+    texts = [t for t in spec.texts if t.style in ("label", "header", "section", "total_label")]
+    for t in texts:
+        got = sheet.cells.get(t.cell)
+        got_text = "" if got is None or got.value is None else str(got.value)
+        if got_text.strip() != t.text.strip():
+            data.findings.append(template_finding("T-E005", sheet=spec.sheet, cell=t.cell, value=got_text,
+                                                  detail=f"expected '{t.text}', found '{got_text[:60]}'"))
+            return  # one finding is enough: the rest shifted with it
+    for f in spec.fields:
+        if f.formula is None:
+            continue
+        got = sheet.cells.get(f.cell)
+        expected = render_formula(spec, f.formula, f.sheet)
+        if got is None or _norm_formula(got.formula) != _norm_formula(expected):
+            data.findings.append(template_finding(
+                "T-E005", sheet=spec.sheet, cell=f.cell, name=f.name, value=None if got is None else got.formula,
+                detail=f"the formula for '{f.label}' was changed or removed"))
+            return
+
+
+__all__ = ["NotOurTemplate", "ReturnData", "expr", "read_return", "read_workbook"]

@@ -1,0 +1,185 @@
+"""Validate received files: file, template/identity, field (pandera), cross-field rules.
+
+Everything is collected lazily (every problem in one pass) and a batch of returns
+goes through pandera as one frame per (template, period).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import calc, rules
+from .errors import UnreadableFile
+from .findings import FileReport, Finding, template_finding
+from .ledger import Ledger
+from .money import format_gbp
+from .reader import NotOurTemplate, ReturnData, read_workbook
+from .spec import Spec
+from .xlsx_safe import Limits, open_workbook
+
+# Cross-field rules that need more than an expression (a lookup across sections).
+PYTHON_RULES: dict[str, tuple[str, str, str]] = {
+    "Q-W220": ("warning", "Large item larger than its category's spending",
+               "{row} ({amount}) is more than the actual spend to date on {category} ({actual}). Check the "
+               "category or the amounts."),
+}
+
+
+@dataclass
+class Checked:
+    report: FileReport
+    data: ReturnData | None = None
+    values: dict[str, Any] | None = None  # inputs + computed fields
+
+
+def limits_from(config: Any | None) -> Limits:
+    if config is None:
+        return Limits()
+    lim = config.limits
+    return Limits(max_file_bytes=lim.max_file_mb * 2**20, max_inflated_bytes=lim.max_inflated_mb * 2**20,
+                  max_cells=lim.max_cells, max_sheets=lim.max_sheets)
+
+
+def read_one(path: Path, display: str, limits: Limits) -> Checked:
+    report = FileReport(file=display)
+    try:
+        wb = open_workbook(path, limits)
+        data = read_workbook(wb)
+    except UnreadableFile as err:
+        report.status = "unreadable"
+        report.findings.append(Finding(err.code, "error", err.reason))
+        return Checked(report)
+    except NotOurTemplate as err:
+        report.findings.append(err.finding)
+        return Checked(report.settle())
+    report.identity = data.identity_json()
+    report.findings.extend(data.findings)
+    return Checked(report, data)
+
+
+def validate_paths(paths: Sequence[tuple[Path, str]], *, ledger: Ledger | None, params: dict[str, Any],
+                   limits: Limits) -> list[Checked]:
+    checked = [read_one(p, display, limits) for p, display in paths]
+    validate_batch(checked, ledger=ledger, params=params)
+    return checked
+
+
+def validate_batch(checked: Sequence[Checked], *, ledger: Ledger | None, params: dict[str, Any]) -> None:
+    readable = [c for c in checked if c.data is not None]
+    for c in readable:
+        assert c.data is not None
+        c.report.findings.extend(identity_findings(c.data, ledger))
+        c.report.findings.extend(closed_quarter_findings(c.data))
+    # field rules: one pandera call per template and period
+    groups: dict[tuple[Spec, int | None, str], list[Checked]] = defaultdict(list)
+    for c in readable:
+        assert c.data is not None
+        groups[(c.data.spec, c.data.quarter, c.data.meta.get("financial_year", ""))].append(c)
+    if groups:
+        from . import schemas  # pandas + pandera: imported only when there is something to validate
+
+        for (spec, quarter, year), members in groups.items():
+            rows = [m.data.values for m in members if m.data is not None]
+            for member, found in zip(members, schemas.validate(spec, quarter, year, rows), strict=True):
+                # a cell the reader could not understand is reported once, by the reader
+                assert member.data is not None
+                skip = set(member.data.raw_text) | {f.name for f in member.report.findings if f.code.endswith("E102")}
+                member.report.findings.extend(f for f in found if f.name not in skip)
+    for c in readable:
+        assert c.data is not None
+        c.values = calc.compute(c.data.spec, c.data.values)
+        c.report.findings.extend(rule_findings(c.data.spec, c.values, params))
+    for c in checked:
+        c.report.settle()
+
+
+def identity_findings(data: ReturnData, ledger: Ledger | None) -> list[Finding]:
+    spec, meta = data.spec, data.meta
+    out: list[Finding] = []
+    issued = None
+    if ledger is not None:
+        issued = ledger.issued_by_token(meta.get("issue_token", ""))
+        if issued is None:
+            return [template_finding("T-E003", sheet="_meta", value=meta.get("issue_token"))]
+        who = f"{issued.partnership} ({issued.host_school}, URN {issued.urn}) for {issued.year}" + (
+            f" Q{issued.quarter}" if issued.quarter else "")
+        for key, expected in (("partnership", issued.partnership), ("host_school", issued.host_school),
+                              ("urn", issued.urn), ("financial_year", issued.year),
+                              ("quarter", str(issued.quarter or "")), ("template_id", issued.template)):
+            if meta.get(key, "") != expected:
+                out.append(template_finding("T-E004", sheet="_meta", value=meta.get(key), issued=who,
+                                            detail=f"Its hidden identity says {key.replace('_', ' ')} "
+                                                   f"'{meta.get(key)}'."))
+                return out
+        prefill = json.loads(issued.prefill_json or "{}")
+    else:
+        who = f"{meta.get('partnership')} ({meta.get('host_school')})"
+        prefill = {}
+    expected_cells = {"partnership": meta.get("partnership"), "host_school": meta.get("host_school"),
+                      "urn": meta.get("urn"), "provision": meta.get("provision"),
+                      "financial_year": meta.get("financial_year")}
+    for f in spec.fields:
+        if not f.locked:
+            continue
+        want = prefill.get(f.name, expected_cells.get(f.name))
+        if want is None:
+            continue
+        got = data.values.get(f.name)
+        if str(got if got is not None else "") != str(want):
+            shown = format_gbp(got) if f.type in ("money", "signed_money") and got is not None else got
+            out.append(template_finding("T-E004", sheet=f.sheet, cell=f.cell, name=f.name, value=got, issued=who,
+                                        detail=f"{f.label} was changed to '{shown}'."))
+    return out
+
+
+def closed_quarter_findings(data: ReturnData) -> list[Finding]:
+    from .schemas import field_finding  # message rendering lives with the field rules
+
+    spec, quarter = data.spec, data.quarter
+    out = []
+    for f in spec.fields:
+        if f.quarter is not None and quarter is not None and f.quarter > quarter and data.values.get(f.name) is not None:
+            out.append(field_finding(spec, "E104", f, data.values[f.name], data.meta.get("financial_year", "")))
+    return out
+
+
+def rule_findings(spec: Spec, values: dict[str, Any], params: dict[str, Any]) -> list[Finding]:
+    out: list[Finding] = []
+    for rule in rules.expand(spec):
+        check = calc.Check(rule.code, rule.when, rule.cells, rule.code)
+        if not calc.failing(check, values, params):
+            continue
+        message = rules.render(rule.message, rule, lambda n: calc.format_value(spec[n], values.get(n)))
+        first = spec[rule.cells[0]]
+        value = values.get(first.name)
+        out.append(Finding(rule.code, rule.severity, message, first.sheet, first.cell, first.name,
+                           None if value is None else str(value)))
+    if spec.kind == "quarterly":
+        out.extend(_large_item_vs_category(spec, values))
+    return out
+
+
+def _large_item_vs_category(spec: Spec, values: dict[str, Any]) -> list[Finding]:
+    exp = next(s for s in spec.sections if s.key == "exp")
+    items = next(s for s in spec.sections if s.key == "items")
+    by_label = {label: key for key, label in zip(exp.row_keys, exp.row_labels, strict=True)}
+    severity, _title, template = PYTHON_RULES["Q-W220"]
+    out = []
+    for key, label in zip(items.row_keys, items.row_labels, strict=True):
+        amount, category = values.get(f"items_{key}_amount"), values.get(f"items_{key}_category")
+        row = by_label.get(category) if isinstance(category, str) else None
+        if amount is None or row is None or isinstance(amount, str):
+            continue
+        actual = values.get(f"exp_{row}_to_date")
+        if isinstance(actual, calc.CalcError) or actual is None or amount <= actual:
+            continue
+        f = spec[f"items_{key}_amount"]
+        out.append(Finding("Q-W220", severity, template.format(row=label, amount=format_gbp(amount), category=category,
+                                                               actual=format_gbp(actual)), f.sheet, f.cell, f.name,
+                           str(amount)))
+    return out
