@@ -15,6 +15,9 @@ from .errors import PbpError
 COMMANDS = {
     "init": "create a workspace: pbp.toml, a sample roster.xlsx and the ledger",
     "generate": "write one locked workbook per provision for a period",
+    "validate": "check returned workbooks and report every problem (records nothing)",
+    "ingest": "archive, validate and record returned workbooks; write feedback workbooks",
+    "status": "which provisions have sent what, what was accepted, what is missing or late",
     "spec": "print a template's fields (defined names, cells, types, rules)",
 }
 

@@ -153,3 +153,69 @@ class Ledger:
 
 def _issued(row: sqlite3.Row) -> Issued:
     return Issued(**{k: row[k] for k in Issued.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class Received:
+    id: int
+    sha256: str
+    original_name: str
+    archive_path: str
+    received_at: str
+    kind: str | None
+    year: str | None
+    quarter: int | None
+    partnership: str | None
+    token: str | None
+    version: int | None
+    status: str
+    findings_json: str
+    values_json: str | None
+
+
+def _received(row: sqlite3.Row) -> Received:
+    return Received(**{k: row[k] for k in Received.__dataclass_fields__})
+
+
+def received_by_sha(conn: sqlite3.Connection, sha256: str) -> Received | None:
+    row = conn.execute("SELECT * FROM received WHERE sha256 = ?", (sha256,)).fetchone()
+    return None if row is None else _received(row)
+
+
+def record_received(ledger: Ledger, *, sha256: str, original_name: str, archive_path: str, kind: str | None,
+                    year: str | None, quarter: int | None, partnership: str | None, token: str | None,
+                    status: str, findings_json: str, values_json: str | None) -> tuple[Received, bool]:
+    """Record a received file once. Returns (record, new). The check for the same bytes
+    and the next version number are taken inside one write transaction, so two
+    ingests running at once cannot both record a file or reuse a version."""
+    with ledger.transaction() as c:
+        existing = received_by_sha(c, sha256)
+        if existing is not None:
+            return existing, False
+        version = None
+        if partnership is not None:
+            row = c.execute("SELECT MAX(version) FROM received WHERE kind IS ? AND year IS ? AND quarter IS ?"
+                            " AND partnership IS ?", (kind, year, quarter, partnership)).fetchone()
+            version = (row[0] or 0) + 1
+        cur = c.execute(
+            "INSERT INTO received (sha256, original_name, archive_path, received_at, kind, year, quarter, partnership,"
+            " token, version, status, findings_json, values_json) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (sha256, original_name, archive_path, now(), kind, year, quarter, partnership, token, version, status,
+             findings_json, values_json))
+        row = c.execute("SELECT * FROM received WHERE id = ?", (cur.lastrowid,)).fetchone()
+        return _received(row), True
+
+
+def received_for(ledger: Ledger, kind: str, year: str, quarter: int | None) -> list[Received]:
+    rows = ledger.conn.execute("SELECT * FROM received WHERE kind = ? AND year = ? AND quarter IS ? ORDER BY id",
+                               (kind, year, quarter)).fetchall()
+    return [_received(r) for r in rows]
+
+
+def official(ledger: Ledger, kind: str, year: str, quarter: int | None, partnership: str) -> Received | None:
+    """The latest accepted version: the LA's official return for that provision and period."""
+    row = ledger.conn.execute(
+        "SELECT * FROM received WHERE kind = ? AND year = ? AND quarter IS ? AND partnership = ?"
+        " AND status IN ('accepted', 'accepted_with_warnings') ORDER BY version DESC LIMIT 1",
+        (kind, year, quarter, partnership)).fetchone()
+    return None if row is None else _received(row)

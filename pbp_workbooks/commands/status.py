@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--year", required=True, help="financial year, e.g. 2025-26")
+    p.add_argument("--quarter", help="1-4 (default: every quarter and the annual report)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+
+    from ..periods import FinancialYear, parse_quarter
+    from ..status import status_rows
+    from ..workspace import find
+
+    fy = FinancialYear.parse(args.year)
+    quarter = parse_quarter(args.quarter) if args.quarter is not None else None
+    rows = status_rows(find(), fy, quarter)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"{'period':<16} {'partnership':<12} {'state':<24} {'official':>8} {'received':>8}  due         late")
+    for r in rows:
+        official = f"v{r['official_version']}" if r["official_version"] else "-"
+        state = r["state"].replace("_", " ")
+        if r["state"] == "rejected":
+            state = f"rejected (v{r['latest_version']})"
+        print(f"{r['period']:<16} {r['partnership']:<12} {state:<24} {official:>8} {r['received']:>8}  "
+              f"{r['due'] or '-':<11} {'LATE' if r['late'] else ''}")
+    done = sum(1 for r in rows if r["official_version"])
+    print(f"{done} of {len(rows)} returns accepted; {sum(r['state'] == 'missing' for r in rows)} missing; "
+          f"{sum(r['late'] for r in rows)} late.")
+    return 0

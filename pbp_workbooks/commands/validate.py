@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE", help="returned workbooks to check")
+    p.add_argument("--json", action="store_true", help="print a JSON array, one object per file")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..errors import ConfigError
+    from ..ingest import expand
+    from ..ledger import Ledger
+    from ..validation import limits_from, validate_paths
+    from ..workspace import find
+    from ._output import emit
+
+    try:
+        ws = find()
+        cfg, ledger = ws.config, Ledger(ws.ledger_path)
+    except ConfigError:  # outside a workspace: check everything but the issue token
+        from ..config import Config
+
+        cfg, ledger = Config(), None
+    items = expand(args.files)
+    try:
+        checked = validate_paths([(i.path, i.display) for i in items], ledger=ledger,
+                                 params=cfg.thresholds.params(), limits=limits_from(cfg))
+    finally:
+        if ledger is not None:
+            ledger.close()
+    return emit([c.report for c in checked], args.json)

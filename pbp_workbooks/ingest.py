@@ -1,0 +1,208 @@
+"""Receive returns: archive every file byte for byte, validate, record, write feedback.
+
+Order per file, chosen so that a process killed at any moment leaves either a complete
+record or none: (1) copy into the content-addressed archive (temporary file + rename),
+(2) validate the archived copy, (3) write the feedback workbook (temporary + rename),
+(4) record it in the ledger in one transaction. Running ingest again finishes the job;
+the same bytes are recognised and never counted twice. The input file is only read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import stat
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from .errors import UnreadableFile
+from .findings import FileReport, Finding
+from .generate import safe_file_name
+from .ledger import Ledger, Received, received_by_sha, record_received
+from .validation import Checked, limits_from, read_one, validate_batch
+from .workspace import Workspace
+from .xlsx_safe import problem
+
+_SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,8}$")
+_COPY_CHUNK = 1 << 20
+
+
+@dataclass
+class Incoming:
+    path: Path
+    display: str
+    sha256: str | None = None
+    archived: Path | None = None
+    previous: Received | None = None
+    report: FileReport | None = None
+
+
+def expand(paths: Sequence[Path]) -> list[Incoming]:
+    """Files as given; folders are walked (sorted), skipping hidden files and Office lock files."""
+    out: list[Incoming] = []
+    for p in paths:
+        try:
+            st = p.lstat()
+        except OSError:
+            out.append(Incoming(p, str(p)))
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            for root, dirs, files in os.walk(p):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    if name.startswith((".", "~$")):
+                        continue
+                    full = Path(root) / name
+                    out.append(Incoming(full, str(full)))
+        else:
+            out.append(Incoming(p, str(p)))
+    return out
+
+
+def archive(ws: Workspace, item: Incoming) -> None:
+    """Copy a regular file into .pbp/archive/<aa>/<sha256><suffix>, hashing as it goes."""
+    st = item.path.lstat()
+    if not stat.S_ISREG(st.st_mode):
+        raise OSError("not a regular file")
+    suffix = item.path.suffix.lower() if _SUFFIX.match(item.path.suffix) else ""
+    ws.archive_dir.mkdir(parents=True, exist_ok=True)
+    tmp = ws.archive_dir / f".incoming-{os.getpid()}-{id(item)}.tmp"
+    digest = hashlib.sha256()
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    fd = os.open(item.path, flags)
+    try:
+        with os.fdopen(fd, "rb") as src, tmp.open("wb") as dst:
+            while chunk := src.read(_COPY_CHUNK):
+                digest.update(chunk)
+                dst.write(chunk)
+            dst.flush()
+            os.fsync(dst.fileno())
+        sha = digest.hexdigest()
+        final = ws.archive_dir / sha[:2] / f"{sha}{suffix}"
+        final.parent.mkdir(exist_ok=True)
+        if final.exists():
+            tmp.unlink()
+        else:
+            os.replace(tmp, final)
+            final.chmod(0o444)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    item.sha256, item.archived = sha, final
+
+
+def _json_value(v: Any) -> Any:
+    if isinstance(v, Decimal):
+        return str(v)
+    if hasattr(v, "isoformat"):
+        return v.isoformat()
+    return v
+
+
+def ingest(ws: Workspace, paths: Sequence[Path], *, progress: Any = None) -> list[FileReport]:
+    cfg = ws.config
+    limits = limits_from(cfg)
+    items = expand(paths)
+    reports: list[FileReport] = []
+    with Ledger(ws.ledger_path) as ledger:
+        fresh: list[tuple[Incoming, Checked]] = []
+        for item in _iter(items, progress, "Archiving"):
+            try:
+                archive(ws, item)
+            except OSError:
+                item.report = _not_a_file(item)
+                continue
+            assert item.sha256 is not None and item.archived is not None
+            item.previous = received_by_sha(ledger.conn, item.sha256)
+            if item.previous is None:
+                fresh.append((item, read_one(item.archived, item.display, limits)))
+        validate_batch([c for _, c in fresh], ledger=ledger, params=cfg.thresholds.params())
+        for item, checked in _iter(fresh, progress, "Recording"):
+            item.report = checked.report
+            _record(ws, ledger, item, checked)
+        for item in items:
+            if item.report is None and item.previous is not None:
+                item.report = _duplicate(item, item.previous)
+            assert item.report is not None
+            reports.append(item.report)
+    return reports
+
+
+def _iter(items: Sequence[Any], progress: Any, label: str) -> Iterable[Any]:
+    return progress(items, len(items), label) if progress else items
+
+
+def _not_a_file(item: Incoming) -> FileReport:
+    p = item.path
+    if p.is_symlink():
+        err: UnreadableFile = problem("F-E002")
+    elif p.is_dir():
+        err = problem("F-E001", "is a folder")
+    elif not p.exists():
+        err = problem("F-E001", "does not exist")
+    else:
+        err = problem("F-E001", "is not a regular file or cannot be read")
+    return FileReport(item.display, "unreadable", None, [Finding(err.code, "error", err.reason)],
+                      {"archived": False})
+
+
+def _duplicate(item: Incoming, prev: Received) -> FileReport:
+    findings = [Finding(**f) for f in json.loads(prev.findings_json)]
+    identity = None
+    if prev.partnership:
+        identity = {"kind": prev.kind, "year": prev.year, "quarter": prev.quarter, "partnership": prev.partnership,
+                    "token": prev.token}
+    return FileReport(item.display, prev.status, identity, findings,
+                      {"duplicate_of": prev.original_name, "version": prev.version, "received_at": prev.received_at,
+                       "sha256": prev.sha256, "new": False})
+
+
+def _record(ws: Workspace, ledger: Ledger, item: Incoming, checked: Checked) -> None:
+    report, data = checked.report, checked.data
+    assert item.sha256 is not None and item.archived is not None
+    ident = report.identity if data is not None else None
+    kind = year = partnership = token = None
+    quarter = None
+    if data is not None and ident is not None and not any(f.code in ("T-E003", "T-E004") for f in report.findings):
+        kind, year, quarter = data.spec.kind, ident["year"], ident["quarter"]
+        partnership, token = ident["partnership"], ident["token"]
+    values_json = None
+    if data is not None:
+        values_json = json.dumps({k: _json_value(v) for k, v in data.values.items()}, sort_keys=True)
+    feedback_path = None
+    if data is not None and report.findings and partnership is not None:
+        from .feedback import write_feedback
+
+        prior = ledger.conn.execute("SELECT MAX(version) FROM received WHERE kind IS ? AND year IS ? AND quarter IS ?"
+                                    " AND partnership IS ?", (kind, year, quarter, partnership)).fetchone()[0] or 0
+        folder = ws.folder("feedback") / f"{year} {'Q' + str(quarter) if quarter else 'Annual'}"
+        name = safe_file_name(f"{partnership} v{prior + 1} feedback - {Path(item.display).stem}") + ".xlsx"
+        feedback_path = write_feedback(ws, ledger, checked, folder / name)
+    rec, new = record_received(
+        ledger, sha256=item.sha256, original_name=Path(item.display).name,
+        archive_path=str(item.archived.relative_to(ws.root)), kind=kind, year=year, quarter=quarter,
+        partnership=partnership, token=token, status=report.status,
+        findings_json=json.dumps([_finding_dict(f) for f in report.findings]), values_json=values_json)
+    if not new:  # another ingest recorded the same bytes a moment ago
+        item.report = _duplicate(item, rec)
+        return
+    report.extra.update({"version": rec.version, "sha256": rec.sha256, "archived": rec.archive_path, "new": True,
+                         "received_at": rec.received_at})
+    if feedback_path is not None:
+        report.extra["feedback"] = str(feedback_path)
+
+
+def _finding_dict(f: Finding) -> dict[str, Any]:
+    v = f.value
+    return {"code": f.code, "severity": f.severity, "message": f.message, "sheet": f.sheet, "cell": f.cell,
+            "name": f.name, "value": None if v is None else (v if isinstance(v, int | float) else str(v))}
+
+
+def received_time() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")

@@ -1,0 +1,59 @@
+"""Per provision and period: issued, received, accepted / with warnings / rejected,
+version, official version, missing, late against the roster's due date."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from . import roster as roster_mod
+from . import spec as spec_mod
+from .ledger import Ledger, received_for
+from .periods import FinancialYear
+from .workspace import Workspace
+
+
+def periods(quarter: int | None) -> list[tuple[str, int | None]]:
+    if quarter is not None:
+        return [("quarterly", quarter)]
+    out: list[tuple[str, int | None]] = [("quarterly", q) for q in (1, 2, 3, 4)]
+    if "annual" in spec_mod.available():
+        out.append(("annual", None))
+    return out
+
+
+def status_rows(ws: Workspace, fy: FinancialYear, quarter: int | None, today: date | None = None) -> list[dict[str, Any]]:
+    roster = roster_mod.load(ws.roster_path)
+    today = today or datetime.now(UTC).date()
+    rows: list[dict[str, Any]] = []
+    with Ledger(ws.ledger_path) as ledger:
+        for kind, q in periods(quarter):
+            issued = {i.partnership: i for i in ledger.issued_for(kind, str(fy), q)}
+            received: dict[str, list[Any]] = {}
+            for r in received_for(ledger, kind, str(fy), q):
+                received.setdefault(r.partnership or "", []).append(r)
+            due = roster.due(fy, f"Q{q}" if q else "Annual")
+            for prov in roster.provisions:
+                got = received.get(prov.partnership, [])
+                accepted = [r for r in got if r.status in ("accepted", "accepted_with_warnings")]
+                official = max(accepted, key=lambda r: r.version) if accepted else None
+                latest = max(got, key=lambda r: r.version) if got else None
+                if official is not None:
+                    state = official.status
+                    late = due is not None and date.fromisoformat(official.received_at[:10]) > due
+                elif latest is not None:
+                    state = "rejected"
+                    late = due is not None and today > due
+                else:
+                    state = "missing" if prov.partnership in issued else "not issued"
+                    late = due is not None and today > due and prov.partnership in issued
+                rows.append({
+                    "period": f"{fy} Q{q}" if q else f"{fy} annual", "kind": kind, "year": str(fy), "quarter": q,
+                    "partnership": prov.partnership, "host_school": prov.host_school,
+                    "issued": issued[prov.partnership].issued_at if prov.partnership in issued else None,
+                    "received": len(got), "latest_version": latest.version if latest else None,
+                    "latest_status": latest.status if latest else None,
+                    "official_version": official.version if official else None,
+                    "state": state, "due": due.isoformat() if due else None, "late": bool(late),
+                })
+    return rows
