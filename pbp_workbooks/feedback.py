@@ -10,14 +10,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .errors import PbpError
 from .ledger import Ledger
+from .periods import FinancialYear
+from .roster import Roster
 from .roster import load as load_roster
 from .validation import Checked
 from .workspace import Workspace
 from .writer import Identity, Mark, WorkbookWriter
 
 
-def write_feedback(ws: Workspace, ledger: Ledger | None, checked: Checked, path: Path) -> Path:
+def write_feedback(ws: Workspace, ledger: Ledger | None, checked: Checked, path: Path,
+                   roster: Roster | None = None) -> Path:
     data = checked.data
     assert data is not None
     cfg = ws.config
@@ -33,12 +37,10 @@ def write_feedback(ws: Workspace, ledger: Ledger | None, checked: Checked, path:
                 inputs[name] = data.values.get(name) if value is None else _typed(data.spec[name].type, value)
     due = None
     try:
-        roster = load_roster(ws.roster_path)
-        from .periods import FinancialYear
-
+        roster = roster or load_roster(ws.roster_path)
         due = roster.due(FinancialYear.parse(identity.financial_year),
                          f"Q{identity.quarter}" if identity.quarter else "Annual")
-    except Exception:  # noqa: BLE001 - a roster problem must not stop feedback being written
+    except PbpError:  # a roster problem must not stop feedback being written
         due = None
     marks = [Mark(f.name if f.name in data.spec.by_name else None, f.code, f.severity, f.message)
              for f in checked.report.findings]

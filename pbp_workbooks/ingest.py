@@ -21,10 +21,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .errors import UnreadableFile
+from .errors import PbpError, UnreadableFile
 from .findings import FileReport, Finding
 from .generate import safe_file_name
 from .ledger import Ledger, Received, received_by_sha, record_received
+from .roster import Roster
+from .roster import load as load_roster
 from .validation import Checked, limits_from, read_one, validate_batch
 from .workspace import Workspace
 from .xlsx_safe import problem
@@ -123,9 +125,10 @@ def ingest(ws: Workspace, paths: Sequence[Path], *, progress: Any = None) -> lis
             if item.previous is None:
                 fresh.append((item, read_one(item.archived, item.display, limits)))
         validate_batch([c for _, c in fresh], ledger=ledger, params=cfg.thresholds.params())
+        roster = _roster_or_none(ws) if any(c.report.findings for _, c in fresh) else None
         for item, checked in _iter(fresh, progress, "Recording"):
             item.report = checked.report
-            _record(ws, ledger, item, checked)
+            _record(ws, ledger, item, checked, roster)
         for item in items:
             if item.report is None and item.previous is not None:
                 item.report = _duplicate(item, item.previous)
@@ -163,7 +166,14 @@ def _duplicate(item: Incoming, prev: Received) -> FileReport:
                        "sha256": prev.sha256, "new": False})
 
 
-def _record(ws: Workspace, ledger: Ledger, item: Incoming, checked: Checked) -> None:
+def _roster_or_none(ws: Workspace) -> Roster | None:
+    try:
+        return load_roster(ws.roster_path)
+    except PbpError:  # feedback then goes without a due date; ingesting must not stop
+        return None
+
+
+def _record(ws: Workspace, ledger: Ledger, item: Incoming, checked: Checked, roster: Roster | None) -> None:
     report, data = checked.report, checked.data
     assert item.sha256 is not None and item.archived is not None
     ident = report.identity if data is not None else None
@@ -183,7 +193,7 @@ def _record(ws: Workspace, ledger: Ledger, item: Incoming, checked: Checked) -> 
                                     " AND partnership IS ?", (kind, year, quarter, partnership)).fetchone()[0] or 0
         folder = ws.folder("feedback") / f"{year} {'Q' + str(quarter) if quarter else 'Annual'}"
         name = safe_file_name(f"{partnership} v{prior + 1} feedback - {Path(item.display).stem}") + ".xlsx"
-        feedback_path = write_feedback(ws, ledger, checked, folder / name)
+        feedback_path = write_feedback(ws, ledger, checked, folder / name, roster)
     rec, new = record_received(
         ledger, sha256=item.sha256, original_name=Path(item.display).name,
         archive_path=str(item.archived.relative_to(ws.root)), kind=kind, year=year, quarter=quarter,

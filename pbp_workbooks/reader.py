@@ -128,6 +128,7 @@ def _field_finding(spec: Spec, suffix: str, f: Field, value: Any, cell: str | No
 
 def _read_inputs(wb: RawWorkbook, data: ReturnData) -> None:
     spec = data.spec
+    moved = False
     for f in spec.fields:
         if f.formula is not None:
             continue
@@ -138,7 +139,8 @@ def _read_inputs(wb: RawWorkbook, data: ReturnData) -> None:
             data.values[f.name] = None
             continue
         sheet, cell = loc
-        if (sheet, cell) != (f.sheet, f.cell):
+        if (sheet, cell) != (f.sheet, f.cell) and not moved:
+            moved = True  # one finding where the layout first moved; values are still read by name
             data.findings.append(template_finding("T-E005", sheet=f.sheet, cell=f.cell, name=f.name,
                                                   detail=f"'{f.label}' has moved to {cell}; rows or columns were "
                                                          "inserted or deleted"))
@@ -239,6 +241,8 @@ def _check_layout(wb: RawWorkbook, data: ReturnData) -> None:
     sheet = wb.sheet(spec.sheet)
     if not sheet.protected:
         data.findings.append(template_finding("T-W007", sheet=spec.sheet))
+    if any(f.code == "T-E005" for f in data.findings):
+        return  # already known to be moved: one finding says where
     texts = [t for t in spec.texts if t.style in ("label", "header", "section", "total_label")]
     for t in texts:
         got = sheet.cells.get(t.cell)

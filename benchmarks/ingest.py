@@ -1,0 +1,101 @@
+"""Benchmark: ingest and validate 1,000 returns; `pbp validate one.xlsx`; `pbp --help`.
+
+Targets (issue 4): ingest 1,000 <= 10 s wall, and <= 8x a calamine-only read of the same
+files measured in the same run; `pbp validate one.xlsx` <= 1.5 s; `pbp --help` <= 0.3 s.
+
+    python benchmarks/ingest.py [N]
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from python_calamine import CalamineWorkbook
+
+sys.path.insert(0, str(Path(__file__).parent))
+from generate import big_roster
+
+from pbp_workbooks import roster as roster_mod
+from pbp_workbooks import samples
+from pbp_workbooks import spec as spec_mod
+from pbp_workbooks.cli import main
+from pbp_workbooks.config import Thresholds
+from pbp_workbooks.ingest import ingest
+from pbp_workbooks.ledger import Ledger
+from pbp_workbooks.periods import FinancialYear
+from pbp_workbooks.workspace import Workspace
+from pbp_workbooks.writer import Identity, WorkbookWriter
+
+
+def wall(argv: list[str], cwd: Path, runs: int = 5) -> float:
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        subprocess.run(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+                       check=False)
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def run(n: int) -> None:
+    spec = spec_mod.load("quarterly")
+    fy = FinancialYear.parse("2025-26")
+    params = Thresholds().params()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "ws"
+        big_roster(n)
+        main(["init", str(root), "--password", "bench"])
+        os.chdir(root)
+        main(["generate", "quarterly", "--year", "2025-26", "--quarter", "2", "--out", str(Path(tmp) / "out")])
+        inbox = Path(tmp) / "inbox"
+        inbox.mkdir()
+        ws = Workspace(root)
+        with Ledger(ws.ledger_path) as ledger:
+            issued = ledger.issued_for("quarterly", "2025-26", 2)
+        alloc = {p.partnership: Decimal(roster_mod.SAMPLE_ALLOCATIONS[p.partnership][1])
+                 for p in roster_mod.SAMPLE_PROVISIONS}
+        for i, iss in enumerate(issued):
+            prov = next(p for p in roster_mod.SAMPLE_PROVISIONS if p.partnership == iss.partnership)
+            pre = {"partnership": prov.partnership, "host_school": prov.host_school, "urn": prov.urn,
+                   "provision": prov.provision, "financial_year": "2025-26", "quarter": "Q2 (July to September)",
+                   "dsg_allocation": alloc[prov.partnership]}
+            values = samples.filled_values(spec, fy, 2, pre, seed=i, params=params)
+            if i % 10 == 0:
+                values["email"] = "not an email"  # every tenth return has a problem: feedback is written
+            ident = Identity(spec.id, spec.version, spec.kind, "2025-26", 2, prov.partnership, prov.host_school,
+                             prov.urn, prov.provision, iss.token)
+            WorkbookWriter(spec, ident, password="bench", params=params, la_name="LA", contact="x", due=None,
+                           generated_at=datetime.now(UTC)).write(inbox / f"return-{i:04d}.xlsx", values)
+        files = sorted(inbox.glob("*.xlsx"))
+
+        t = time.perf_counter()
+        for f in files:
+            CalamineWorkbook.from_path(str(f)).get_sheet_by_name("Return").to_python()
+        calamine = time.perf_counter() - t
+
+        t = time.perf_counter()
+        reports = ingest(ws, [inbox])
+        ours = time.perf_counter() - t
+        statuses = {s: sum(r.status == s for r in reports) for s in {r.status for r in reports}}
+
+        one = files[1]
+        validate_one = wall([sys.executable, "-m", "pbp_workbooks", "validate", str(one)], root)
+        help_time = wall([sys.executable, "-m", "pbp_workbooks", "--help"], root)
+        python_start = wall([sys.executable, "-c", "pass"], root)
+    print(f"ingest + validate {n} returns: {ours:.2f} s wall ({ours / n * 1000:.1f} ms per return); {statuses}")
+    print(f"calamine-only read of the same files: {calamine:.2f} s; ratio {ours / calamine:.1f}x (target <= 8x)")
+    print(f"target <= 10 s for 1000: {'met' if ours <= 10 * n / 1000 else 'NOT met'}")
+    print(f"pbp validate one.xlsx: median {validate_one:.2f} s (target <= 1.5 s)")
+    print(f"pbp --help: median {help_time:.2f} s (target <= 0.3 s); bare python start {python_start:.2f} s")
+
+
+if __name__ == "__main__":
+    run(int(sys.argv[1]) if len(sys.argv) > 1 else 1000)

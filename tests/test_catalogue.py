@@ -1,0 +1,29 @@
+"""docs/rules.md is generated from the code: it must not go stale, and codes are unique."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pbp_workbooks import catalogue
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "rules.md"
+
+
+def test_rule_catalogue_is_up_to_date() -> None:
+    assert DOC.read_text(encoding="utf-8") == catalogue.markdown(), (
+        "docs/rules.md is stale: run  python -m pbp_workbooks.catalogue > docs/rules.md")
+
+
+def test_codes_are_unique_and_well_formed() -> None:
+    codes = [e.code for e in catalogue.entries()]
+    assert len(codes) == len(set(codes))
+    for e in catalogue.entries():
+        assert e.severity in ("error", "warning")
+        assert (e.code.split("-")[1][0] == "E") == (e.severity == "error"), e.code
+        assert e.message and "\n" not in e.message
+
+
+def test_catalogue_lists_every_level() -> None:
+    levels = {e.level for e in catalogue.entries()}
+    assert levels == {"file", "template", "field", "cross-field"}
+    assert {"F-E005", "T-E004", "Q-E101", "Q-E201", "Q-W220"} <= {e.code for e in catalogue.entries()}
