@@ -27,7 +27,7 @@ from .generate import safe_file_name
 from .ledger import Ledger, Received, received_by_sha, record_received
 from .roster import Roster
 from .roster import load as load_roster
-from .validation import Checked, limits_from, read_one, validate_batch
+from .validation import Checked, limits_from, read_many, validate_batch
 from .workspace import Workspace
 from .xlsx_safe import problem
 
@@ -52,19 +52,32 @@ def expand(paths: Sequence[Path]) -> list[Incoming]:
         try:
             st = p.lstat()
         except OSError:
-            out.append(Incoming(p, str(p)))
+            out.append(Incoming(p, _shown(p)))
             continue
         if stat.S_ISDIR(st.st_mode):
+            before = len(out)
             for root, dirs, files in os.walk(p):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in sorted(files):
                     if name.startswith((".", "~$")):
                         continue
                     full = Path(root) / name
-                    out.append(Incoming(full, str(full)))
+                    out.append(Incoming(full, _shown(full)))
+            if len(out) == before:  # nothing in it to take: report the folder rather than stay silent
+                out.append(Incoming(p, _shown(p)))
         else:
-            out.append(Incoming(p, str(p)))
+            out.append(Incoming(p, _shown(p)))
     return out
+
+
+def _shown(path: Path) -> str:
+    """The path as text that can be printed, stored in the ledger and sent as JSON. A name
+    that is not valid UTF-8 (made on another system) shows U+FFFD for the bytes it cannot."""
+    text = str(path)
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def archive(ws: Workspace, item: Incoming) -> None:
@@ -113,7 +126,7 @@ def ingest(ws: Workspace, paths: Sequence[Path], *, progress: Any = None) -> lis
     items = expand(paths)
     reports: list[FileReport] = []
     with Ledger(ws.ledger_path) as ledger:
-        fresh: list[tuple[Incoming, Checked]] = []
+        new_items: list[Incoming] = []
         for item in _iter(items, progress, "Archiving"):
             try:
                 archive(ws, item)
@@ -123,7 +136,9 @@ def ingest(ws: Workspace, paths: Sequence[Path], *, progress: Any = None) -> lis
             assert item.sha256 is not None and item.archived is not None
             item.previous = received_by_sha(ledger.conn, item.sha256)
             if item.previous is None:
-                fresh.append((item, read_one(item.archived, item.display, limits)))
+                new_items.append(item)
+        checked_files = read_many([(i.archived, i.display) for i in new_items if i.archived is not None], limits)
+        fresh: list[tuple[Incoming, Checked]] = list(zip(new_items, checked_files, strict=True))
         validate_batch([c for _, c in fresh], ledger=ledger, params=cfg.thresholds.params())
         roster = _roster_or_none(ws) if any(c.report.findings for _, c in fresh) else None
         for item, checked in _iter(fresh, progress, "Recording"):
@@ -192,7 +207,7 @@ def _record(ws: Workspace, ledger: Ledger, item: Incoming, checked: Checked, ros
         prior = ledger.conn.execute("SELECT MAX(version) FROM received WHERE kind IS ? AND year IS ? AND quarter IS ?"
                                     " AND partnership IS ?", (kind, year, quarter, partnership)).fetchone()[0] or 0
         folder = ws.folder("feedback") / f"{year} {'Q' + str(quarter) if quarter else 'Annual'}"
-        name = safe_file_name(f"{partnership} v{prior + 1} feedback - {Path(item.display).stem}") + ".xlsx"
+        name = _fit(safe_file_name(f"{partnership} v{prior + 1} feedback - {Path(item.display).stem}")) + ".xlsx"
         feedback_path = write_feedback(ws, ledger, checked, folder / name, roster)
     rec, new = record_received(
         ledger, sha256=item.sha256, original_name=Path(item.display).name,
@@ -206,6 +221,12 @@ def _record(ws: Workspace, ledger: Ledger, item: Incoming, checked: Checked, ros
                          "received_at": rec.received_at})
     if feedback_path is not None:
         report.extra["feedback"] = str(feedback_path)
+
+
+def _fit(name: str, max_bytes: int = 200) -> str:
+    """Cut a file name to max_bytes of UTF-8: names are limited in bytes (255), not characters,
+    and the writer's temporary file adds a few more."""
+    return name.encode("utf-8")[:max_bytes].decode("utf-8", "ignore").rstrip(" .")
 
 
 def _finding_dict(f: Finding) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -129,12 +130,13 @@ def _field_finding(spec: Spec, suffix: str, f: Field, value: Any, cell: str | No
 def _read_inputs(wb: RawWorkbook, data: ReturnData) -> None:
     spec = data.spec
     moved = False
+    sheet_names = {s.name for s in wb.sheets}
     for f in spec.fields:
         if f.formula is not None:
             continue
         ref = wb.defined_names.get(f.name)
         loc = _split_ref(ref) if ref else None
-        if loc is None or loc[0] not in {s.name for s in wb.sheets}:
+        if loc is None or loc[0] not in sheet_names:
             data.findings.append(template_finding("T-E006", sheet=f.sheet, cell=f.cell, name=f.name, label=f.label))
             data.values[f.name] = None
             continue
@@ -230,6 +232,12 @@ def _norm_formula(text: str | None) -> str:
     return re.sub(r"\s+|\$", "", (text or "").lstrip("=")).upper()
 
 
+@cache
+def _expected_formulas(spec: Spec) -> tuple[tuple[Field, str], ...]:
+    return tuple((f, _norm_formula(render_formula(spec, f.formula, f.sheet))) for f in spec.fields
+                 if f.formula is not None)
+
+
 def _check_layout(wb: RawWorkbook, data: ReturnData) -> None:
     """Labels and formulas of the locked layout must be exactly as issued."""
     spec = data.spec
@@ -251,12 +259,9 @@ def _check_layout(wb: RawWorkbook, data: ReturnData) -> None:
             data.findings.append(template_finding("T-E005", sheet=spec.sheet, cell=t.cell, value=got_text,
                                                   detail=f"expected '{t.text}', found '{got_text[:60]}'"))
             return  # one finding is enough: the rest shifted with it
-    for f in spec.fields:
-        if f.formula is None:
-            continue
+    for f, expected in _expected_formulas(spec):
         got = sheet.cells.get(f.cell)
-        expected = render_formula(spec, f.formula, f.sheet)
-        if got is None or _norm_formula(got.formula) != _norm_formula(expected):
+        if got is None or _norm_formula(got.formula) != expected:
             data.findings.append(template_finding(
                 "T-E005", sheet=spec.sheet, cell=f.cell, name=f.name, value=None if got is None else got.formula,
                 detail=f"the formula for '{f.label}' was changed or removed"))

@@ -160,6 +160,10 @@ class Spec:
     def __getitem__(self, name: str) -> Field:
         return self.by_name[name]
 
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        """Pickle as a reference to the shipped spec (for worker processes)."""
+        return load, (self.kind,)
+
     def inputs(self) -> Iterator[Field]:
         return (f for f in self.fields if f.is_input)
 

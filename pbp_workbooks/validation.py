@@ -7,8 +7,10 @@ goes through pandera as one frame per (template, period).
 from __future__ import annotations
 
 import json
+import os
 from collections import defaultdict
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,9 +64,26 @@ def read_one(path: Path, display: str, limits: Limits) -> Checked:
     return Checked(report, data)
 
 
+PARALLEL_FROM = 40
+
+
+def _read_job(job: tuple[Path, str, Limits]) -> Checked:
+    return read_one(*job)
+
+
+def read_many(paths: Sequence[tuple[Path, str]], limits: Limits) -> list[Checked]:
+    """Read files; a large batch is spread over one process per core (parsing is CPU-bound)."""
+    jobs = [(p, display, limits) for p, display in paths]
+    workers = min(os.cpu_count() or 1, 8)
+    if len(jobs) < PARALLEL_FROM or workers < 2:
+        return [_read_job(j) for j in jobs]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(_read_job, jobs, chunksize=max(1, len(jobs) // (workers * 4))))
+
+
 def validate_paths(paths: Sequence[tuple[Path, str]], *, ledger: Ledger | None, params: dict[str, Any],
                    limits: Limits) -> list[Checked]:
-    checked = [read_one(p, display, limits) for p, display in paths]
+    checked = read_many(paths, limits)
     validate_batch(checked, ledger=ledger, params=params)
     return checked
 

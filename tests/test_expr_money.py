@@ -66,3 +66,34 @@ def test_text_numbers(text: str, value: str | None, certain: bool) -> None:
 def test_format_gbp() -> None:
     assert format_gbp(Decimal("-1234.5")) == "-£1,234.50"
     assert format_gbp(None) == "blank"
+
+
+_money = st.one_of(st.none(), st.decimals(min_value=-10**6, max_value=10**6, places=2, allow_nan=False))
+
+
+@given(st.data())
+def test_compiled_evaluation_agrees_with_the_interpreter(data: st.DataObject) -> None:
+    """Every formula of the spec and every rule condition, on random inputs."""
+    from pbp_workbooks import rules, spec
+    from pbp_workbooks.config import Thresholds
+
+    s = spec.load("quarterly")
+    params = Thresholds().params()
+    exprs = [f.formula for f in s.fields if f.formula is not None] + [r.when for r in rules.expand(s)]
+    e = data.draw(st.sampled_from(exprs))
+    env: dict[str, object] = dict(params)
+    for name in e.names - env.keys():
+        ftype = s[name].type
+        if ftype in ("yesno", "choice"):
+            env[name] = data.draw(st.one_of(st.none(), st.sampled_from(list(s[name].choices or ()))))
+        elif ftype in ("text", "email", "date"):
+            env[name] = data.draw(st.one_of(st.none(), st.text(max_size=5)))
+        else:
+            env[name] = data.draw(_money)
+    try:
+        expected = expr._interpret(e, env)
+    except (ValueError, ZeroDivisionError) as err:
+        with pytest.raises(type(err)):
+            expr.evaluate(e, env)
+        return
+    assert expr.evaluate(e, env) == expected
