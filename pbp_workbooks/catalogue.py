@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from . import rules, spec
 from .findings import FIELD_RULES, TEMPLATE_RULES
+from .history import CROSS_RETURN_RULES
 from .validation import PYTHON_RULES
 from .xlsx_safe import FILE_PROBLEMS
 
@@ -41,6 +42,8 @@ def entries() -> list[Entry]:
                              f"{s.id}: {where}{extra}; when {d.when}"))
         out += [Entry(code, sev, "cross-field", title, msg, f"{s.id} (python rule)")
                 for code, (sev, title, msg) in PYTHON_RULES.items() if code.startswith(s.code_prefix + "-")]
+        out += [Entry(code, sev, "cross-return", title, msg, f"{s.id}, against the LA's accepted returns")
+                for code, (sev, title, msg) in CROSS_RETURN_RULES.items() if code.startswith(s.code_prefix + "-")]
     return sorted(out, key=lambda e: (e.code[0] != "F", e.code[0] != "T", e.code))
 
 

@@ -115,5 +115,8 @@ def _run(jobs: list[_Job]) -> Iterator[tuple[_Job, str]]:
 
 def prior_actuals(ledger: Ledger, spec: Spec, fy: FinancialYear, quarter: int | None,
                   partnership: str) -> dict[str, Any]:
-    """Earlier quarters' actuals from the LA's accepted returns (none until returns are ingested)."""
-    return {}
+    """Earlier quarters' actuals and budgets, and the balance brought forward, from the
+    LA's accepted returns. They stay editable, so a correction can be made and explained."""
+    from .history import expected_prior
+
+    return expected_prior(ledger, spec, fy, quarter, partnership)

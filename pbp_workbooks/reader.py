@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -162,10 +162,9 @@ def _convert(spec: Spec, f: Field, raw: RawCell | None, cell: str, data: ReturnD
         if isinstance(v, bool):
             number: Decimal | None = Decimal(int(v))
         elif isinstance(v, float):
-            try:
-                number = Decimal(raw.raw.strip()) if raw.raw else Decimal(repr(v))
-            except InvalidOperation:
-                number = Decimal(repr(v))
+            # Excel stores a typed 19.99 as 19.989999999999998 (17 significant digits): the
+            # shortest repr of the double gives back what the person typed.
+            number = Decimal(repr(v))
         else:
             parsed = parse_text_number(str(v))
             if parsed.value is None or not parsed.certain:

@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +114,10 @@ def validate_batch(checked: Sequence[Checked], *, ledger: Ledger | None, params:
         assert c.data is not None
         c.values = calc.compute(c.data.spec, c.data.values)
         c.report.findings.extend(rule_findings(c.data.spec, c.values, params))
+        if ledger is not None and c.report.identity and not any(f.code.startswith("T-E") for f in c.report.findings):
+            from .history import cross_return_findings
+
+            c.report.findings.extend(cross_return_findings(ledger, c.data.spec, c.report.identity, c.data.values))
     for c in checked:
         c.report.settle()
 
@@ -149,11 +154,21 @@ def identity_findings(data: ReturnData, ledger: Ledger | None) -> list[Finding]:
         if want is None:
             continue
         got = data.values.get(f.name)
-        if str(got if got is not None else "") != str(want):
+        if not _same(f.type, got, want):
             shown = format_gbp(got) if f.type in ("money", "signed_money") and got is not None else got
             out.append(template_finding("T-E004", sheet=f.sheet, cell=f.cell, name=f.name, value=got, issued=who,
                                         detail=f"{f.label} was changed to '{shown}'."))
     return out
+
+
+def _same(ftype: str, got: Any, want: Any) -> bool:
+    """Equal as values of the field's type (412500 and "412500.00" are the same money)."""
+    if ftype in ("money", "signed_money", "integer", "percent"):
+        try:
+            return got is not None and Decimal(str(got)) == Decimal(str(want))
+        except ArithmeticError:
+            return False
+    return str(got if got is not None else "") == str(want)
 
 
 def closed_quarter_findings(data: ReturnData) -> list[Finding]:

@@ -68,7 +68,10 @@ def test_layout_changes_need_a_new_version() -> None:
         GOLDEN.write_text(json.dumps(current, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     golden = json.loads(GOLDEN.read_text(encoding="utf-8"))
     if golden["version"] == current["version"]:
-        assert golden == current, "the layout changed: bump [template] version, then PBP_UPDATE_GOLDEN=1"
+        cells = {f["name"]: (f["sheet"], f["cell"], f["type"]) for f in current["fields"]}
+        assert {f["name"]: (f["sheet"], f["cell"], f["type"]) for f in golden["fields"]} == cells, (
+            "a field moved: bump [template] version, then PBP_UPDATE_GOLDEN=1")
+    assert golden == current, "the published spec changed: review, then PBP_UPDATE_GOLDEN=1"
 
 
 def test_spec_human_table_and_unknown_kind(capsys: pytest.CaptureFixture[str]) -> None:

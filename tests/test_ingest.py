@@ -1,0 +1,131 @@
+"""pbp ingest and status on real files: archive, versions, duplicates, feedback round trip."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import sqlite3
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import pytest
+from fill import clean_values, fill_openpyxl
+
+from pbp_workbooks import spec as spec_mod
+from pbp_workbooks.cli import main
+
+SPEC = spec_mod.load("quarterly")
+
+
+def north(files: list[Path]) -> Path:
+    return next(f for f in files if " - North - " in f.name)
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[dict]]:
+    code = main([*argv, "--json"])
+    return code, json.loads(capsys.readouterr().out)
+
+
+@pytest.fixture
+def clean_north(q2_files: list[Path], tmp_path: Path) -> Path:
+    out = tmp_path / "inbox" / north(q2_files).name
+    out.parent.mkdir()
+    fill_openpyxl(north(q2_files), out, clean_values(SPEC, 2, Decimal("412500.00"), seed=11))
+    return out
+
+
+def test_ingest_archives_records_and_accepts(workspace, clean_north: Path, capsys) -> None:
+    before = clean_north.read_bytes()
+    code, reports = run_json(capsys, "ingest", str(clean_north))
+    assert code == 0
+    [r] = reports
+    assert r["status"] == "accepted" and r["findings"] == []
+    assert r["return"]["partnership"] == "North" and r["return"]["quarter"] == 2
+    assert r["version"] == 1
+    sha = hashlib.sha256(before).hexdigest()
+    archived = workspace.root / r["archived"]
+    assert archived.read_bytes() == before and sha in archived.name
+    assert clean_north.read_bytes() == before
+    con = sqlite3.connect(workspace.ledger_path)
+    assert con.execute("SELECT sha256, original_name, status, version, partnership FROM received").fetchall() == [
+        (sha, clean_north.name, "accepted", 1, "North")]
+
+
+def test_the_same_bytes_twice_are_recognised(workspace, clean_north: Path, tmp_path: Path, capsys) -> None:
+    assert main(["ingest", str(clean_north)]) == 0
+    assert "accepted" in capsys.readouterr().out
+    copy = tmp_path / "copy of the same return.xlsx"
+    shutil.copy(clean_north, copy)
+    code, [r] = run_json(capsys, "ingest", str(copy))
+    assert code == 0 and r["new"] is False and r["duplicate_of"] == clean_north.name
+    con = sqlite3.connect(workspace.ledger_path)
+    assert con.execute("SELECT COUNT(*) FROM received").fetchone() == (1,)
+
+
+def test_resubmission_becomes_version_2_and_official(workspace, q2_files: list[Path], tmp_path: Path, capsys) -> None:
+    values = clean_values(SPEC, 2, Decimal("412500.00"), seed=12)
+    first = tmp_path / "north v1.xlsx"
+    fill_openpyxl(north(q2_files), first, {**values, "email": "finance at school"})
+    code, [r1] = run_json(capsys, "ingest", str(first))
+    assert code == 1 and r1["status"] == "rejected" and r1["version"] == 1
+    assert [f["code"] for f in r1["findings"]] == ["Q-E108"]
+    assert r1["findings"][0]["cell"] == SPEC["email"].cell
+    # the school corrects the feedback workbook and sends it back
+    feedback = Path(r1["feedback"])
+    assert feedback.exists()
+    second = tmp_path / "north v2.xlsx"
+    fill_openpyxl(feedback, second, {"email": "bursar@northfield.example.sch.uk"})
+    code, [r2] = run_json(capsys, "ingest", str(second))
+    assert code == 0, r2
+    assert r2["status"] == "accepted" and r2["version"] == 2
+    code, rows = run_json(capsys, "status", "--year", "2025-26", "--quarter", "2")
+    row = next(x for x in rows if x["partnership"] == "North")
+    assert (row["state"], row["official_version"], row["received"]) == ("accepted", 2, 2)
+    east = next(x for x in rows if x["partnership"] == "East")
+    assert (east["state"], east["official_version"], east["received"]) == ("missing", None, 0)
+
+
+def test_feedback_workbook_marks_cells_and_lists_issues(workspace, q2_files: list[Path], tmp_path: Path, capsys) -> None:
+    values = clean_values(SPEC, 2, Decimal("412500.00"), seed=13)
+    bad = tmp_path / "bad.xlsx"
+    fill_openpyxl(north(q2_files), bad, {**values, "placements_outside_ks": 1, "placements_mdm_held": "No",
+                                         "prepared_by": None})
+    code, [r] = run_json(capsys, "ingest", str(bad))
+    assert code == 1
+    wb = openpyxl.load_workbook(r["feedback"])
+    assert wb.sheetnames[:3] == ["Instructions", "Return", "Checks"] and "Issues" in wb.sheetnames
+    ws = wb["Return"]
+    mdm = ws[SPEC["placements_mdm_held"].cell]
+    assert mdm.value == "No"  # the officer's own value
+    assert "Q-E211" in mdm.comment.text
+    assert mdm.fill.fgColor.rgb == "FFF4B6B6"
+    assert "Q-E101" in ws[SPEC["prepared_by"].cell].comment.text
+    issues = wb["Issues"]
+    rows = [[c.value for c in row] for row in issues.iter_rows(min_row=5)]
+    assert {row[0] for row in rows} == {"Q-E101", "Q-E211"}
+    link = next(row for row in issues.iter_rows(min_row=5) if row[0].value == "Q-E211")[2]
+    assert link.hyperlink.location == f"Return!{SPEC['placements_mdm_held'].cell}"
+    assert ws.protection.sheet and wb.security.lockStructure
+
+
+def test_renamed_file_is_identified_by_its_content(workspace, q2_files: list[Path], tmp_path: Path, capsys) -> None:
+    renamed = tmp_path / "PBP Quarterly Return 2025-26 Q2 - South - Southmead C of E Primary.xlsx"
+    fill_openpyxl(north(q2_files), renamed, clean_values(SPEC, 2, Decimal("412500.00"), seed=14))
+    code, [r] = run_json(capsys, "ingest", str(renamed))
+    assert code == 0 and r["return"]["partnership"] == "North"
+
+
+def test_validate_records_nothing(workspace, clean_north: Path, capsys) -> None:
+    code, [r] = run_json(capsys, "validate", str(clean_north))
+    assert code == 0 and r["status"] == "accepted"
+    con = sqlite3.connect(workspace.ledger_path)
+    assert con.execute("SELECT COUNT(*) FROM received").fetchone() == (0,)
+    assert not any((workspace.root / ".pbp" / "archive").rglob("*.xlsx"))
+
+
+def test_folders_are_walked_and_lock_files_skipped(workspace, clean_north: Path, capsys) -> None:
+    (clean_north.parent / "~$lock.xlsx").write_bytes(b"lock")
+    code, reports = run_json(capsys, "ingest", str(clean_north.parent))
+    assert code == 0 and [Path(r["file"]).name for r in reports] == [clean_north.name]
