@@ -148,6 +148,7 @@ class Spec:
     return_to: str
     toolkit: str
     file_name: str
+    instructions: tuple[str, ...]
     sheet: str
     widths: tuple[int, ...]
     sections: tuple[Section, ...]
@@ -382,6 +383,7 @@ def build(data: dict[str, Any], origin: str) -> Spec:
     spec = Spec(
         id=t["id"], version=str(t["version"]), kind=t["kind"], code_prefix=t["code_prefix"], title=t["title"],
         short_title=t["short_title"], return_to=t["return_to"], toolkit=t["toolkit"], file_name=t["file_name"],
+        instructions=tuple(t.get("instructions", ())),
         sheet=sheet, widths=widths, sections=tuple(sections), fields=tuple(fields), texts=tuple(texts),
         last_col=last_col, last_row=row - 1, by_name=by_name,
     )

@@ -452,19 +452,13 @@ class WorkbookWriter:
             (f"{ident.financial_year} {self._quarter_text()}. Return it to {spec.return_to} ({self.contact}) {due}.", {}),
             ("", {}),
             ("How to fill it in", {"bold": True}),
-            ("1. Fill in every yellow cell on the Return sheet. Grey cells come from the LA and cannot be changed; "
-             "white cells calculate themselves.", {}),
-            ("2. Enter money in pounds and pence without the £ sign (e.g. 1250.00). Enter 0 where there is none.", {}),
-            ("3. Actual spend is entered for each quarter up to this one; later quarters are locked. Earlier quarters "
-             "show what the LA accepted; correct them if they were wrong and explain why in the Commentary.", {}),
-            (f"4. Explain every category whose forecast outturn differs from its budget by more than "
-             f"{th.get('variance_commentary_pct', 10)}% and £{th.get('variance_commentary_min', 1000):,}.", {}),
-            (f"5. List each single item of spend of £{th.get('large_item', 30000):,} or more, with the names and dates "
-             "of a Neighbourhood Partnership signatory and a host school signatory (toolkit section 5).", {}),
-            ("6. A forecast surplus needs a planned use (toolkit section 4); a forecast deficit needs a recovery plan.", {}),
-            (f"7. Look at the Checks sheet ({n_checks} checks): it must say 'Ready to send'.", {}),
-            ("8. Save it as an Excel Workbook (.xlsx) and email it back. Keep the file as it is: do not rename the "
-             "sheets, insert rows or remove the protection - the LA's system reads each cell by its name.", {}),
+        ]
+        steps = [step.format(**{k: f"{v:,}" for k, v in th.items()}) for step in spec.instructions]
+        steps += [f"Look at the Checks sheet ({n_checks} checks): it must say 'Ready to send'.",
+                  "Save it as an Excel Workbook (.xlsx) and email it back. Keep the file as it is: do not rename the "
+                  "sheets, insert rows or remove the protection - the LA's system reads each cell by its name."]
+        lines += [(f"{i}. {step}", {}) for i, step in enumerate(steps, start=1)]
+        lines += [
             ("", {}),
             ("What is in the return", {"bold": True}),
         ]
