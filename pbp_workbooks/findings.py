@@ -38,7 +38,7 @@ TEMPLATE_RULES: dict[str, tuple[str, str, str]] = {
 
 # suffix -> (severity, title, message template); the code is <prefix>-<suffix>
 FIELD_RULES: dict[str, tuple[str, str, str]] = {
-    "E101": ("error", "Required field blank", "{label} is blank. Fill it in (enter 0 where there is none)."),
+    "E101": ("error", "Required field blank", "{label} is blank. Fill it in{hint}."),
     "E102": ("error", "Not a number or date", "{label}: '{value}' is not {what}. {how}"),
     "E103": ("error", "Out of range", "{label}: {value} is outside the allowed range ({range})."),
     "E104": ("error", "Entered in a later quarter",

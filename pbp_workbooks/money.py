@@ -9,6 +9,7 @@ PENNY = Decimal("0.01")
 
 _PLAIN = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 _GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
+_SPACED = re.compile(r"^\d{1,3}( \d{3})+(\.\d*)?$")
 
 
 def to_decimal(value: object) -> Decimal:
@@ -66,9 +67,16 @@ def parse_text_number(text: str) -> TextNumber:
     ``certain`` is False when the text has digits but its meaning is ambiguous
     (``1.200,50``, ``1,20``, ``12 00``, ``£1.2k``); value is None when it is not a number.
     """
-    s = text.strip().replace("\u00a0", "").replace(" ", "") if text else ""
+    s = text.replace("\u00a0", " ").strip() if text else ""
     if not s:
         return TextNumber(None, True)
+    # A space may follow the sign or the £, or separate thousands (1 200 000); any other
+    # space ("12 00") makes the meaning unclear.
+    s = re.sub(r"(?<=[£(+-]) +", "", s)
+    if " " in s:
+        if not _SPACED.match(s.lstrip("£(+-").rstrip(")")):
+            return TextNumber(None, False)
+        s = s.replace(" ", "")
     negative = False
     if s.startswith("(") and s.endswith(")"):
         negative, s = True, s[1:-1]

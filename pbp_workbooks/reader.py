@@ -262,7 +262,8 @@ def _check_layout(wb: RawWorkbook, data: ReturnData) -> None:
         got = sheet.cells.get(f.cell)
         if got is None or _norm_formula(got.formula) != expected:
             data.findings.append(template_finding(
-                "T-E005", sheet=spec.sheet, cell=f.cell, name=f.name, value=None if got is None else got.formula,
+                "T-E005", sheet=spec.sheet, cell=f.cell, name=f.name,
+                value=None if got is None else (got.formula or got.value),
                 detail=f"the formula for '{f.label}' was changed or removed"))
             return
 

@@ -107,7 +107,9 @@ def validate(spec: Spec, quarter: int | None, year: str, rows: Sequence[dict[str
 def field_finding(spec: Spec, suffix: str, f: Field, value: Any, year: str) -> Finding:
     severity, _title, template = FIELD_RULES[suffix]
     fmt: dict[str, Any] = {"label": f.label, "value": format_value(f, value)}
-    if suffix == "E103":
+    if suffix == "E101":
+        fmt["hint"] = " (enter 0 where there is none)" if f.type in MONEY or f.type == "integer" else ""
+    elif suffix == "E103":
         if f.type in MONEY:
             fmt["range"] = f"{format_gbp(f.min)} to {format_gbp(f.max)}"
         else:

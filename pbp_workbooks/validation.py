@@ -108,12 +108,12 @@ def validate_batch(checked: Sequence[Checked], *, ledger: Ledger | None, params:
             for member, found in zip(members, schemas.validate(spec, quarter, year, rows), strict=True):
                 # a cell the reader could not understand is reported once, by the reader
                 assert member.data is not None
-                skip = set(member.data.raw_text) | {f.name for f in member.report.findings if f.code.endswith("E102")}
+                skip = _unread(member)
                 member.report.findings.extend(f for f in found if f.name not in skip)
     for c in readable:
         assert c.data is not None
         c.values = calc.compute(c.data.spec, c.data.values)
-        c.report.findings.extend(rule_findings(c.data.spec, c.values, params))
+        c.report.findings.extend(rule_findings(c.data.spec, c.values, params, unread=_unread(c)))
         if ledger is not None and c.report.identity and not any(f.code.startswith("T-E") for f in c.report.findings):
             from .history import cross_return_findings
 
@@ -163,7 +163,7 @@ def identity_findings(data: ReturnData, ledger: Ledger | None) -> list[Finding]:
 
 def _same(ftype: str, got: Any, want: Any) -> bool:
     """Equal as values of the field's type (412500 and "412500.00" are the same money)."""
-    if ftype in ("money", "signed_money", "integer", "percent"):
+    if ftype in ("money", "signed_money", "integer", "number", "percent"):
         try:
             return got is not None and Decimal(str(got)) == Decimal(str(want))
         except ArithmeticError:
@@ -182,9 +182,31 @@ def closed_quarter_findings(data: ReturnData) -> list[Finding]:
     return out
 
 
-def rule_findings(spec: Spec, values: dict[str, Any], params: dict[str, Any]) -> list[Finding]:
+def _unread(c: Checked) -> set[str]:
+    """Inputs whose value could not be read (text that is not a number, a deleted name):
+    already reported once; no other rule should judge them as blank or zero."""
+    assert c.data is not None
+    return set(c.data.raw_text) | {f.name for f in c.report.findings
+                                   if f.name and (f.code.endswith("E102") or f.code == "T-E006")}
+
+
+def depends_on(spec: Spec, names: set[str]) -> set[str]:
+    """``names`` plus every formula field computed from any of them."""
+    out = set(names)
+    for f in spec.formula_order:
+        assert f.formula is not None
+        if f.formula.names & out:
+            out.add(f.name)
+    return out
+
+
+def rule_findings(spec: Spec, values: dict[str, Any], params: dict[str, Any],
+                  unread: set[str] | frozenset[str] = frozenset()) -> list[Finding]:
     out: list[Finding] = []
+    tainted = depends_on(spec, set(unread)) if unread else set()
     for rule in rules.expand(spec):
+        if tainted and (rule.when.names & tainted or set(rule.cells) & tainted):
+            continue  # judged on a figure nobody entered: the unreadable cell is reported instead
         check = calc.Check(rule.code, rule.when, rule.cells, rule.code)
         if not calc.failing(check, values, params):
             continue
@@ -194,11 +216,11 @@ def rule_findings(spec: Spec, values: dict[str, Any], params: dict[str, Any]) ->
         out.append(Finding(rule.code, rule.severity, message, first.sheet, first.cell, first.name,
                            None if value is None else str(value)))
     if spec.kind == "quarterly":
-        out.extend(_large_item_vs_category(spec, values))
+        out.extend(_large_item_vs_category(spec, values, tainted))
     return out
 
 
-def _large_item_vs_category(spec: Spec, values: dict[str, Any]) -> list[Finding]:
+def _large_item_vs_category(spec: Spec, values: dict[str, Any], tainted: set[str]) -> list[Finding]:
     exp = next(s for s in spec.sections if s.key == "exp")
     items = next(s for s in spec.sections if s.key == "items")
     by_label = {label: key for key, label in zip(exp.row_keys, exp.row_labels, strict=True)}
@@ -208,6 +230,8 @@ def _large_item_vs_category(spec: Spec, values: dict[str, Any]) -> list[Finding]
         amount, category = values.get(f"items_{key}_amount"), values.get(f"items_{key}_category")
         row = by_label.get(category) if isinstance(category, str) else None
         if amount is None or row is None or isinstance(amount, str):
+            continue
+        if {f"items_{key}_amount", f"exp_{row}_to_date"} & tainted:
             continue
         actual = values.get(f"exp_{row}_to_date")
         if isinstance(actual, calc.CalcError) or actual is None or amount <= actual:

@@ -14,7 +14,6 @@ import re
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -58,14 +57,10 @@ def name_cells(path: Path) -> dict[str, tuple[str, str]]:
 
 
 def cell_value(v: Any) -> Any:
-    """What openpyxl should store for a Python value typed by a person."""
-    if isinstance(v, Decimal):
-        return float(v)  # openpyxl writes repr(float): the reader reads the same digits back
-    if isinstance(v, datetime):
-        return v
-    if isinstance(v, date):
-        return v  # a real date cell (serial number with a date format), as Excel stores a typed date
-    return v
+    """What openpyxl should store for a value typed by a person: a Decimal as a float (the
+    double Excel would hold), a date as a date cell (serial number with a date format, as
+    Excel stores a typed date), text as text; None clears the cell."""
+    return float(v) if isinstance(v, Decimal) else v
 
 
 def put(wb: Workbook, name: str, value: Any) -> None:
