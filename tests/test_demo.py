@@ -1,0 +1,103 @@
+"""`pbp demo DIR`: the whole loop runs in-process, deterministically, and leaves every artefact."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from pbp_workbooks.cli import main
+from pbp_workbooks.demo import MARKER, PROBLEMS, RETURNS, prepare
+from pbp_workbooks.periods import FinancialYear
+from pbp_workbooks.status import status_rows
+from pbp_workbooks.workspace import Workspace
+
+
+def run_demo(root: Path) -> str:
+    """``pbp demo ROOT`` in-process; returns what it printed."""
+    buf = io.StringIO()
+    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(buf):
+        mp.delenv("PBP_WORKSPACE", raising=False)
+        assert main(["demo", str(root)]) == 0
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    root = tmp_path_factory.mktemp("demo") / "pbp-demo"
+    return root, run_demo(root)
+
+
+def test_demo_runs_end_to_end_and_leaves_everything(demo_dir: tuple[Path, str]) -> None:
+    root, out = demo_dir
+    assert (root / MARKER).is_file() and (root / "pbp.toml").is_file()
+    sent = root / RETURNS
+    assert len(list((sent / "2025-26 Q1").glob("*.xlsx"))) == 4  # West's Q1 never arrives
+    assert len(list((sent / "2025-26 Q2").glob("*.xlsx"))) == 5
+    corrected = sorted((sent / "2025-26 Q2 corrected").glob("*.xlsx"))
+    assert len(corrected) == len(PROBLEMS) == 4
+    feedback = sorted((root / "feedback" / "2025-26 Q2").glob("*.xlsx"))
+    assert {f.name.split(" ")[0] for f in feedback} == {"North", "East", "South", "West", "Central"}
+    assert all("Issues" in openpyxl.load_workbook(f, read_only=True).sheetnames for f in feedback)
+    rows = status_rows(Workspace(root.resolve()), FinancialYear.parse("2025-26"), 2)
+    official = {r["partnership"]: (r["state"], r["official_version"], r["received"]) for r in rows}
+    assert official == {"North": ("accepted_with_warnings", 1, 1), "East": ("accepted", 2, 2),
+                        "South": ("accepted", 2, 2), "West": ("accepted", 2, 2), "Central": ("accepted", 2, 2)}
+    reports = root / "reports" / "2025-26 Q2"
+    assert (reports / "PBP consolidated 2025-26 Q2.xlsx").is_file()
+    assert (reports / "PBP consolidated 2025-26 Q2 - categories.csv").is_file()
+    assert len(list(reports.glob("summary - *.xlsx"))) == 5
+    # it says what it is doing, and where things are
+    for text in ("[1/8]", "[8/8]", "Q-E201", "Q-E108", "Q-E203", "Q-E211", "Where everything is", "Done in"):
+        assert text in out, text
+
+
+def test_demo_shows_the_problems_it_planted(demo_dir: tuple[Path, str]) -> None:
+    root, _out = demo_dir
+    wb = openpyxl.load_workbook(root / "reports" / "2025-26 Q2" / "PBP consolidated 2025-26 Q2.xlsx", data_only=True)
+    summary = {r[0]: r for r in wb["Summary"].iter_rows(min_row=6, max_row=10, values_only=True)}
+    assert summary["North"][18].startswith("Possible claw-back")  # a surplus with too small a plan
+    assert summary["North"][16].startswith("Amber")
+    log = [r for r in wb["Data quality"].iter_rows(min_row=5, values_only=True) if r[0]]
+    assert {r[7] for r in log} == {"Q-W213", "Q-E201", "Q-E108", "Q-E203", "Q-E211"}
+    q1 = [r for r in wb["Categories"].iter_rows(min_row=2, values_only=True) if r[0] == 1 and r[1] == "West"]
+    assert q1 and all(r[3].startswith("MISSING") and r[5] is None for r in q1)
+
+
+def test_demo_refuses_a_folder_that_is_not_a_demo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "mine"
+    target.mkdir()
+    (target / "precious.txt").write_text("keep me")
+    assert main(["demo", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not empty" in err and "Traceback" not in err
+    assert (target / "precious.txt").read_text() == "keep me"
+
+
+def test_a_previous_demo_is_cleared_and_remade(tmp_path: Path) -> None:
+    target = tmp_path / "old-demo"
+    (target / "reports").mkdir(parents=True)
+    (target / MARKER).write_text("x")
+    (target / "reports" / "old.xlsx").write_text("old")
+    prepare(target)
+    assert sorted(p.name for p in target.iterdir()) == [MARKER]
+
+
+def test_demo_is_deterministic(demo_dir: tuple[Path, str], tmp_path: Path) -> None:
+    """A second run gives the same figures, statuses and findings (only times and issue tokens differ)."""
+    root, out = demo_dir
+    again = tmp_path / "again"
+    out2 = run_demo(again)
+    name = Path("reports", "2025-26 Q2", "PBP consolidated 2025-26 Q2 - categories.csv")
+    first = (root / name).read_bytes()
+    assert first == (again / name).read_bytes()
+    assert len(first.decode("utf-8-sig").splitlines()) == 1 + 2 * 5 * 12
+
+    def strip(text: str) -> list[str]:
+        text = text.replace(str(root.resolve()), "").replace(str(again.resolve()), "")
+        return [ln for ln in text.splitlines() if not ln.startswith(("Done in", "pbp demo:"))]
+
+    assert strip(out) == strip(out2)
