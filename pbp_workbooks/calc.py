@@ -98,6 +98,8 @@ def format_value(f: Field, v: Any) -> str:
         return format_gbp(v)
     if f.type == "percent" and isinstance(v, Decimal):
         return f"{v * 100:.1f}%"
+    if f.type == "number" and isinstance(v, Decimal):
+        return f"{v.normalize():f}"  # 12.0 -> 12, 92.50 -> 92.5, 100 -> 100
     if isinstance(v, date):
         return v.strftime("%d/%m/%Y")
     return str(v)

@@ -28,7 +28,7 @@ FUNCTIONS = {"sum", "abs", "max", "min", "ratio", "blank", "money", "count_blank
 @dataclass(frozen=True)
 class Expr:
     source: str
-    tree: ast.expression
+    tree: ast.Expression
 
     @cached_property
     def names(self) -> set[str]:
@@ -167,7 +167,7 @@ Getter = Callable[[str], Any]
 
 def _build(node: ast.AST, source: str) -> Callable[[Getter], Any]:
     if isinstance(node, ast.Constant):
-        v = node.value
+        v: Any = node.value
         if isinstance(v, float):
             v = Decimal(repr(v))
         elif isinstance(v, int) and not isinstance(v, bool):
@@ -267,8 +267,8 @@ def _interpret(expr: Expr, lookup: Mapping[str, Any] | Callable[[str], Any]) -> 
         if isinstance(node, ast.UnaryOp):
             if isinstance(node.op, ast.Not):
                 return not ev(node.operand)
-            v = _num(ev(node.operand))
-            return -v if isinstance(node.op, ast.USub) else v
+            num = _num(ev(node.operand))
+            return -num if isinstance(node.op, ast.USub) else num
         if isinstance(node, ast.BoolOp):
             vals = (bool(ev(v)) for v in node.values)
             return all(vals) if isinstance(node.op, ast.And) else any(vals)

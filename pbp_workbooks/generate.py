@@ -50,6 +50,15 @@ def period_sources(prov: roster_mod.Provision, fy: FinancialYear, quarter: int |
     }
 
 
+def partnership_sources(roster: roster_mod.Roster, prov: roster_mod.Provision) -> dict[str, Any]:
+    """Sources from the roster's member schools: ``roster.member_schools`` is the number of
+    schools in the partnership (its member schools and the host school, each counted once)."""
+    urns = {str(m["urn"]) for m in roster.members if str(m["partnership"]).casefold() == prov.partnership.casefold()}
+    if not urns:
+        return {}  # the roster does not list them: leave the cell blank rather than say 0
+    return {"roster.member_schools": len(urns | {prov.urn})}
+
+
 def generate(ws: Workspace, kind: str, fy: FinancialYear, quarter: int | None, out: Path | None) -> list[Path]:
     cfg = ws.config
     roster = roster_mod.load(ws.roster_path)
@@ -72,7 +81,9 @@ def generate(ws: Workspace, kind: str, fy: FinancialYear, quarter: int | None, o
         for prov in roster.provisions:
             identity = Identity(spec.id, spec.version, spec.kind, str(fy), quarter, prov.partnership,
                                 prov.host_school, prov.urn, prov.provision, secrets.token_hex(8))
-            values = prefill(spec, period_sources(prov, fy, quarter, allocations[prov.partnership]))
+            sources = period_sources(prov, fy, quarter, allocations[prov.partnership])
+            sources.update(partnership_sources(roster, prov))
+            values = prefill(spec, sources)
             values.update(prior_actuals(ledger, spec, fy, quarter, prov.partnership))
             name = safe_file_name(spec.file_name.format(year=fy, quarter=quarter, partnership=prov.partnership,
                                                         host_school=prov.host_school)) + ".xlsx"
@@ -116,7 +127,8 @@ def _run(jobs: list[_Job]) -> Iterator[tuple[_Job, str]]:
 def prior_actuals(ledger: Ledger, spec: Spec, fy: FinancialYear, quarter: int | None,
                   partnership: str) -> dict[str, Any]:
     """Earlier quarters' actuals and budgets, and the balance brought forward, from the
-    LA's accepted returns. They stay editable, so a correction can be made and explained."""
+    LA's accepted returns (for the annual report: its budget summary from the accepted Q4
+    return). They stay editable, so a correction can be made and explained."""
     from .history import expected_prior
 
     return expected_prior(ledger, spec, fy, quarter, partnership)

@@ -1,5 +1,7 @@
 """What the LA already accepted: earlier official returns, used to pre-fill new workbooks
-and for the cross-return rules (brought-forward balance, restated prior quarters)."""
+and for the cross-return rules (brought-forward balance, restated prior quarters; for the
+annual report, its budget summary against the accepted Q4 return and its placements
+outside key stage against the year's quarterly returns)."""
 
 from __future__ import annotations
 
@@ -9,11 +11,16 @@ from decimal import Decimal
 from typing import Any
 
 from . import calc
+from . import spec as spec_mod
 from .findings import Finding
 from .ledger import Ledger, official
 from .money import format_gbp
 from .periods import FinancialYear
 from .spec import Spec
+
+# A field whose source is ``ledger.q4.<name>`` starts from <name> (an input or a formula)
+# of the Q4 quarterly return the LA accepted for the same year and partnership.
+Q4_SOURCE = "ledger.q4."
 
 # code -> (severity, title, message template)
 CROSS_RETURN_RULES: dict[str, tuple[str, str, str]] = {
@@ -27,6 +34,12 @@ CROSS_RETURN_RULES: dict[str, tuple[str, str, str]] = {
     "Q-W303": ("warning", "Earlier quarter restated",
                "{label} was restated from {expected} to {value} (difference {difference}); the commentary explains "
                "it."),
+    "A-W301": ("warning", "Placements outside key stage differ from the quarterly returns",
+               "The report gives {value} pupils placed outside their key stage, but the quarterly returns the LA "
+               "accepted for {quarters} add up to {expected}. Check which is right and tell the LA."),
+    "A-W302": ("warning", "Budget summary differs from the accepted Q4 return",
+               "{label} is {value}, but the Q4 return the LA accepted says {expected} (difference {difference}). "
+               "Explain the change in the commentary on the year's spending, or put back {expected}."),
 }
 
 
@@ -39,7 +52,7 @@ def typed_values(spec: Spec, values_json: str | None) -> dict[str, Any]:
             out[name] = v
             continue
         t = spec[name].type
-        if t in ("money", "signed_money", "percent"):
+        if t in ("money", "signed_money", "number", "percent"):
             out[name] = Decimal(str(v))
         elif t == "integer":
             out[name] = int(v)
@@ -59,8 +72,11 @@ def expected_prior(ledger: Ledger, spec: Spec, fy: FinancialYear, quarter: int |
                    partnership: str) -> dict[str, Any]:
     """Values a new return for ``quarter`` should start from: each earlier quarter's actuals
     and the budgets from the most recent accepted return that covers them, and the
-    balance brought forward from last year's accepted Q4 closing balance."""
-    if spec.kind != "quarterly" or quarter is None:
+    balance brought forward from last year's accepted Q4 closing balance. A return without
+    quarters (the annual report) starts from the accepted Q4 return: ``annual_prefill``."""
+    if quarter is None:
+        return annual_prefill(ledger, spec, fy, partnership)
+    if spec.kind != "quarterly":
         return {}
     out: dict[str, Any] = {}
     exp = next(s for s in spec.sections if s.key == "exp")
@@ -87,6 +103,9 @@ def expected_prior(ledger: Ledger, spec: Spec, fy: FinancialYear, quarter: int |
 
 
 def cross_return_findings(ledger: Ledger, spec: Spec, identity: dict[str, Any], values: dict[str, Any]) -> list[Finding]:
+    if spec.kind != "quarterly" and identity.get("quarter") is None and identity.get("partnership") \
+            and identity.get("year"):
+        return annual_findings(ledger, spec, identity, values)
     if spec.kind != "quarterly" or not identity.get("quarter") or not identity.get("partnership"):
         return []
     fy = FinancialYear.parse(identity["year"])
@@ -117,3 +136,83 @@ def cross_return_findings(ledger: Ledger, spec: Spec, identity: dict[str, Any], 
                                                      difference=format_gbp((got or Decimal(0)) - want), row=label),
                                f.sheet, f.cell, f.name, None if got is None else str(got)))
     return out
+
+
+# --------------------------------------------------------------------------- annual report
+
+
+def annual_prefill(ledger: Ledger, spec: Spec, fy: FinancialYear, partnership: str) -> dict[str, Any]:
+    """The annual report's budget summary from the Q4 quarterly return the LA accepted for
+    the same year: every field with a ``ledger.q4.<name>`` source gets <name>'s value there
+    (inputs as accepted, formulas such as a category's actual to date recomputed).
+
+    The cells stay editable inputs, not locked: the annual report is often issued before
+    the Q4 return arrives (then there is nothing to pre-fill and the partnership types the
+    figures), year-end closedown can still move a figure, and a later corrected Q4 return
+    may supersede the one used here. A difference is reported as a warning (A-W302) for the
+    LA to look at, never silently overwritten and never a reason to reject the report."""
+    sourced = {f.name: f.source[len(Q4_SOURCE):] for f in spec.fields
+               if f.source and f.source.startswith(Q4_SOURCE) and f.formula is None}
+    if not sourced or "quarterly" not in spec_mod.available():
+        return {}
+    quarterly = spec_mod.load("quarterly")
+    q4 = official_values(ledger, quarterly, str(fy), 4, partnership)
+    if q4 is None:
+        return {}
+    accepted = calc.compute(quarterly, q4)
+    out: dict[str, Any] = {}
+    for name, source in sourced.items():
+        v = accepted.get(source)
+        if v is None or isinstance(v, calc.CalcError) or (isinstance(v, str) and not v.strip()):
+            continue
+        out[name] = v
+    return out
+
+
+def annual_findings(ledger: Ledger, spec: Spec, identity: dict[str, Any], values: dict[str, Any]) -> list[Finding]:
+    """A-W301 (placements outside key stage against the year's quarterly returns) and
+    A-W302 (budget summary against the accepted Q4 return)."""
+    fy = FinancialYear.parse(identity["year"])
+    partnership = identity["partnership"]
+    out: list[Finding] = []
+    got = values.get("placements_outside_ks")
+    if "placements_outside_ks" in spec.by_name and isinstance(got, int) and "quarterly" in spec_mod.available():
+        quarterly = spec_mod.load("quarterly")
+        counted: list[int] = []
+        total = 0
+        for q in (1, 2, 3, 4):
+            vals = official_values(ledger, quarterly, str(fy), q, partnership)
+            if vals is None:
+                continue
+            counted.append(q)
+            n = vals.get("placements_outside_ks")
+            total += n if isinstance(n, int) else 0
+        # with a quarter still missing the report can only have more than the sum so far
+        if counted and (got != total if len(counted) == 4 else got < total):
+            f = spec["placements_outside_ks"]
+            sev, _t, msg = CROSS_RETURN_RULES["A-W301"]
+            missing = [f"Q{q}" for q in (1, 2, 3, 4) if q not in counted]
+            quarters = _join([f"Q{q}" for q in counted]) + (
+                f" ({_join(missing)} {'is' if len(missing) == 1 else 'are'} not in yet)" if missing else "")
+            out.append(Finding("A-W301", sev, msg.format(value=got, expected=total, quarters=quarters),
+                               f.sheet, f.cell, f.name, got))
+    expected = annual_prefill(ledger, spec, fy, partnership)
+    for name, want in expected.items():
+        f = spec[name]
+        if f.type not in ("money", "signed_money") or not isinstance(want, Decimal):
+            continue
+        have = values.get(name)
+        if have is None and f.required:
+            continue  # reported as blank (A-E101)
+        if not isinstance(have, Decimal | type(None)) or (have or Decimal(0)) == want:
+            continue
+        sev, _t, msg = CROSS_RETURN_RULES["A-W302"]
+        shown = format_gbp(have) if have is not None else "blank"
+        out.append(Finding("A-W302", sev, msg.format(label=f.label, value=shown, expected=format_gbp(want),
+                                                     difference=format_gbp((have or Decimal(0)) - want)),
+                           f.sheet, f.cell, f.name, None if have is None else str(have)))
+    return out
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]

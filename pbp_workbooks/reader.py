@@ -158,7 +158,7 @@ def _convert(spec: Spec, f: Field, raw: RawCell | None, cell: str, data: ReturnD
         data.findings.append(_field_finding(spec, "E102", f, v, cell, what=_what(f), how=_how(f)))
         return None
     t = f.type
-    if t in ("money", "signed_money", "integer", "percent"):
+    if t in ("money", "signed_money", "integer", "number", "percent"):
         if isinstance(v, bool):
             number: Decimal | None = Decimal(int(v))
         elif isinstance(v, float):
@@ -173,6 +173,7 @@ def _convert(spec: Spec, f: Field, raw: RawCell | None, cell: str, data: ReturnD
                 return None
             number = parsed.value
             data.findings.append(_field_finding(spec, "W109", f, v, cell, read=format_value(f, number)))
+        assert number is not None
         if t == "integer":
             if number != number.to_integral_value():
                 data.findings.append(_field_finding(spec, "E102", f, v, cell, what=_what(f), how=_how(f)))
@@ -216,7 +217,7 @@ def _parse_date(s: str) -> date | None:
 
 
 def _what(f: Field) -> str:
-    return {"date": "a date", "integer": "a whole number"}.get(f.type, "an amount of money")
+    return {"date": "a date", "integer": "a whole number", "number": "a number"}.get(f.type, "an amount of money")
 
 
 def _how(f: Field) -> str:
@@ -224,6 +225,8 @@ def _how(f: Field) -> str:
         return "Enter it as dd/mm/yyyy."
     if f.type == "integer":
         return "Enter a whole number."
+    if f.type == "number":
+        return "Enter a number like 92.5, without % signs or words."
     return "Enter a number like 1250.00, without £ signs, commas or words."
 
 

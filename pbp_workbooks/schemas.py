@@ -47,6 +47,10 @@ def schema(spec: Spec, quarter: int | None, year: str) -> tuple[pa.DataFrameSche
         elif f.type == "integer":
             checks.append((pa.Check.in_range(int(f.min or 0), int(f.max if f.max is not None else 10**6)), "E103"))
             dtype = "Int64"
+        elif f.type == "number":
+            assert f.min is not None and f.max is not None
+            checks.append((pa.Check.in_range(float(f.min), float(f.max)), "E103"))
+            dtype = "Float64"
         elif f.type == "date":
             lo, hi = fy.window(f.window or "year")
             checks.append((pa.Check.in_range(pd.Timestamp(lo), pd.Timestamp(hi)), "E107"))
@@ -75,6 +79,8 @@ def frame(spec: Spec, quarter: int | None, rows: Sequence[dict[str, Any]], colum
             data[name] = pd.array([None if v is None else to_pence(v) for v in col], dtype="Int64")
         elif f.type == "integer":
             data[name] = pd.array(col, dtype="Int64")
+        elif f.type == "number":
+            data[name] = pd.array([None if v is None else float(v) for v in col], dtype="Float64")
         elif f.type == "date":
             data[name] = pd.to_datetime(pd.Series([v if isinstance(v, date) else None for v in col], dtype="object"))
         else:

@@ -24,13 +24,15 @@ from . import expr
 from .errors import SpecError
 from .resources import data_dir
 
-TYPES = {"money", "signed_money", "integer", "percent", "text", "date", "choice", "email", "yesno"}
-NUMERIC = {"money", "signed_money", "integer", "percent"}
+TYPES = {"money", "signed_money", "integer", "number", "percent", "text", "date", "choice", "email", "yesno"}
+NUMERIC = {"money", "signed_money", "integer", "number", "percent"}
 YES_NO = ("Yes", "No")
 
 # Sane bounds for money typed by a person: a provision's budget is a few hundred
 # thousand pounds, so anything past ten million is a slip of the keyboard.
 MONEY_MAX = Decimal("10000000")
+# A ``number`` (a percentage, score, weeks...) without its own max.
+NUMBER_MAX = Decimal("1000000")
 DEFAULT_TEXT_MAX = 500
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -157,6 +159,7 @@ class Spec:
     last_col: int
     last_row: int
     by_name: dict[str, Field] = field(repr=False, compare=False, default_factory=dict)
+    orientation: str = "landscape"  # of the printed data sheet: landscape | portrait
 
     def __getitem__(self, name: str) -> Field:
         return self.by_name[name]
@@ -266,6 +269,9 @@ def _field_kwargs(raw: dict[str, Any], where: str, sections: dict[str, dict[str,
     elif ftype == "signed_money":
         lo = -MONEY_MAX if lo is None else lo
         hi = MONEY_MAX if hi is None else hi
+    elif ftype == "number":
+        lo = Decimal(0) if lo is None else lo
+        hi = NUMBER_MAX if hi is None else hi
     max_length = raw.get("max_length")
     if ftype in ("text", "email") and max_length is None:
         max_length = DEFAULT_TEXT_MAX
@@ -324,30 +330,38 @@ def build(data: dict[str, Any], origin: str) -> Spec:
         elif s["kind"] == "grid":
             cols = s["column"]
             rows = s["row"]
-            if len(cols) > last_col:
+            # a column may span several sheet columns (a wide commentary); positions follow
+            spans = [int(c.get("span", 1)) for c in cols]
+            positions = [1 + sum(spans[:i]) for i in range(len(cols))]
+            if sum(spans) > last_col:
                 raise SpecError(f"{where}: {len(cols)} columns do not fit the sheet's widths")
             texts.append(Text(sheet, row, 0, s.get("corner", ""), "header"))
-            for j, c in enumerate(cols, start=1):
-                texts.append(Text(sheet, row, j, c["label"], "header"))
+            for j, c, w in zip(positions, cols, spans, strict=True):
+                texts.append(Text(sheet, row, j, c["label"], "header", w))
             row += 1
             col_keys = [str(c["key"]) for c in cols]
             row_names: dict[str, list[str]] = {c: [] for c in col_keys}
             for r in rows:
                 texts.append(Text(sheet, row, 0, r["label"], "label"))
                 mapping = {ck: f"{key}_{r['key']}_{ck}" for ck in col_keys}
-                for j, c in enumerate(cols, start=1):
+                # a row may narrow its numeric inputs (a percentage row: max = 100) and explain them
+                over = {k: r[k] for k in ("min", "max", "help") if k in r}
+                for j, c, w in zip(positions, cols, spans, strict=True):
                     name = _check_name(mapping[c["key"]], where)
-                    kw = _field_kwargs(c, f"{where} column {c['key']}", by_key)
+                    raw_c = {**c, **over} if over and c.get("type") in NUMERIC and "formula" not in c else c
+                    kw = _field_kwargs(raw_c, f"{where} column {c['key']}", by_key)
+                    if kw["source"] and "{row}" in kw["source"]:
+                        kw["source"] = kw["source"].replace("{row}", str(r["key"]))
                     formula = _qualify(expr.parse(c["formula"]), mapping) if "formula" in c else None
                     fields.append(Field(name=name, label=f"{r['label']}: {c['label']}", section=key, sheet=sheet,
                                         row=row, col=j, formula=formula, grid_row=r["key"], grid_col=c["key"],
-                                        **kw))
+                                        span=w, lines=int(c.get("lines", 1)), **kw))
                     row_names[c["key"]].append(name)
                 row += 1
             if any(c.get("total") or c.get("total_formula") for c in cols):
                 texts.append(Text(sheet, row, 0, s.get("total_label", "Total"), "total_label"))
                 tmap = {ck: f"{key}_total_{ck}" for ck in col_keys}
-                for j, c in enumerate(cols, start=1):
+                for j, c in zip(positions, cols, strict=True):
                     if c.get("total_formula"):
                         formula = _qualify(expr.parse(c["total_formula"]), tmap)
                     elif c.get("total"):
@@ -386,7 +400,10 @@ def build(data: dict[str, Any], origin: str) -> Spec:
         instructions=tuple(t.get("instructions", ())),
         sheet=sheet, widths=widths, sections=tuple(sections), fields=tuple(fields), texts=tuple(texts),
         last_col=last_col, last_row=row - 1, by_name=by_name,
+        orientation=data["sheet"].get("orientation", "landscape"),
     )
+    if spec.orientation not in ("landscape", "portrait"):
+        raise SpecError(f"{origin}: [sheet] orientation must be landscape or portrait")
     spec.formulas_in_order()  # raises on a cycle
     return spec
 

@@ -36,6 +36,7 @@ NUM_FORMATS = {
     "money": "£#,##0.00",
     "signed_money": "£#,##0.00;[Red]-£#,##0.00",
     "integer": "0",
+    "number": "General",
     "percent": "0.0%",
     "date": "dd/mm/yyyy",
     "text": "@",
@@ -48,6 +49,7 @@ META_SHEET = "_meta"
 CHECKS_SHEET = "Checks"
 INSTRUCTIONS_SHEET = "Instructions"
 ISSUES_SHEET = "Issues"
+INSTRUCTIONS_WIDTH = 100  # characters: well inside a landscape A4 page, so no viewer has to scale it
 CHECK_FIRST_ROW = 6  # 0-based row of the first check line
 STATUS_NAME = "checks_status"
 _FORMULA_CACHE: dict[tuple[Any, ...], str] = {}
@@ -144,6 +146,7 @@ def _input_message(f: Field, fy: FinancialYear) -> tuple[str, str]:
         "money": "Enter an amount in pounds and pence, e.g. 1250.00.",
         "signed_money": "Enter an amount in pounds and pence; a negative number for a deficit.",
         "integer": "Enter a whole number.",
+        "number": f"Enter a number from {f.min:,} to {f.max:,}." if f.type == "number" else "",
         "text": f"Type up to {f.max_length} characters.",
         "email": "Enter an email address, e.g. name@school.sch.uk.",
         "date": "Enter a date as dd/mm/yyyy.",
@@ -265,17 +268,16 @@ class WorkbookWriter:
         ws.set_default_row(16)
         ident = self.identity
         total_width = sum(spec.widths)
+        styles: dict[str, dict[str, Any]] = {
+            "title": {"bold": True, "font_size": 14},
+            "section": {"bold": True, "font_color": "#FFFFFF", "bg_color": SECTION_FILL},
+            "help": {"italic": True, "font_color": "#404040", "text_wrap": True, "valign": "top"},
+            "label": {"text_wrap": True},
+            "header": {"bold": True, "text_wrap": True, "bg_color": HEADER_FILL, "border": 1, "align": "center"},
+            "total_label": {"bold": True, "top": 1},
+        }
         for t in spec.texts:
-            style = {
-                "title": {"bold": True, "font_size": 14},
-                "section": {"bold": True, "font_color": "#FFFFFF", "bg_color": SECTION_FILL},
-                "help": {"italic": True, "font_color": "#404040", "text_wrap": True, "valign": "top"},
-                "label": {"text_wrap": True},
-                "header": {"bold": True, "text_wrap": True, "bg_color": HEADER_FILL, "border": 1,
-                           "align": "center"},
-                "total_label": {"bold": True, "top": 1},
-            }[t.style]
-            f = fmt(**style)
+            f = fmt(**styles[t.style])
             if t.span > 1:
                 ws.merge_range(t.row, t.col, t.row, t.col + t.span - 1, t.text, f)
             else:
@@ -293,6 +295,8 @@ class WorkbookWriter:
         ws.freeze_panes(4, 1)
         ws.hide_gridlines(2)
         self._print_setup(ws, spec.last_row, spec.last_col, spec.sheet)
+        if spec.orientation == "portrait":
+            ws.set_portrait()
         ws.set_first_sheet()
         self._protect(ws)
 
@@ -372,6 +376,11 @@ class WorkbookWriter:
             opts.update(validate="decimal", criteria="between", minimum=float(f.min), maximum=float(f.max),
                         error_title="Not an amount",
                         error_message=f"Enter an amount between {f.min:,} and {f.max:,} pounds, with no £ sign.")
+        elif f.type == "number":
+            assert f.min is not None and f.max is not None
+            opts.update(validate="decimal", criteria="between", minimum=float(f.min), maximum=float(f.max),
+                        error_title="Not a number in range",
+                        error_message=f"Enter a number from {f.min:,} to {f.max:,}, without % signs or words.")
         elif f.type == "integer":
             opts.update(validate="integer", criteria="between", minimum=int(f.min or 0),
                         maximum=int(f.max if f.max is not None else 100000), error_title="Not a whole number",
@@ -443,7 +452,7 @@ class WorkbookWriter:
 
     def _write_instructions(self, ws: Worksheet, fmt: _Formats, n_checks: int) -> None:
         spec, ident = self.spec, self.identity
-        ws.set_column(0, 0, 110)
+        ws.set_column(0, 0, INSTRUCTIONS_WIDTH)
         due = f"by {self.due:%A %d %B %Y}" if self.due else "by the date the LA has given you"
         th = self.params
         lines: list[tuple[str, dict[str, Any]]] = [
@@ -467,10 +476,12 @@ class WorkbookWriter:
         lines += [("", {}), (f"Based on the {spec.toolkit}. Template {spec.id} version {spec.version}.",
                              {"italic": True, "font_color": "#595959"})]
         for i, (text, style) in enumerate(lines):
-            ws.write_string(i, 0, text, fmt(text_wrap=True, **style))
+            ws.write_string(i, 0, text, fmt(text_wrap=True, valign="top", **style))
+            # row heights are not computed by the file format: size them for the wrapped text
+            wraps = max(1, -(-len(text) // int(INSTRUCTIONS_WIDTH * 1.1)))
+            ws.set_row(i, 20 if style.get("font_size") else 14 * wraps + 2)
         ws.hide_gridlines(2)
         self._print_setup(ws, len(lines) - 1, 0, INSTRUCTIONS_SHEET)
-        ws.set_portrait()
         self._protect(ws)
 
     def _write_meta(self, wb: xlsxwriter.Workbook, ws: Worksheet, fmt: _Formats) -> dict[str, str]:

@@ -208,6 +208,9 @@ EXPECTED_CODES = {
     "strict_iso_paths.xlsx": "F-E015",  # Strict OOXML (purl.oclc.org namespaces)
     "issue_530.xlsx": "F-E018",  # entries named with backslashes (docProps\\app.xml)
 }
+# A guard against hangs, not a speed target (those are in benchmarks/bomb.py): generous,
+# so a loaded CI machine never fails it.
+HANG = 20.0
 SUFFIX_CODES = {".xls": "F-E006", ".ods": "F-E012", ".xlsb": "F-E013", ".xlsm": "F-E014"}
 
 
@@ -223,7 +226,7 @@ def test_corpus_file_is_read_or_refused_cleanly(name: str) -> None:
         assert_one_line(err)
         code = err.code
     elapsed = time.perf_counter() - start
-    assert elapsed < 2.0, f"{name} took {elapsed:.2f}s"
+    assert elapsed < HANG, f"{name} took {elapsed:.2f}s"
     expected = EXPECTED_CODES.get(name) or SUFFIX_CODES.get(path.suffix.lower())
     if expected is not None:
         assert code == expected, f"{name}: got {code}, expected {expected}"
@@ -282,7 +285,7 @@ def test_fifo_is_refused_without_hanging(tmp_path: Path) -> None:
     start = time.perf_counter()
     err = refuse(fifo)
     assert err.code == "F-E001" and "not a regular file" in err.reason
-    assert time.perf_counter() - start < 1.0
+    assert time.perf_counter() - start < HANG
 
 
 def test_empty_file(tmp_path: Path) -> None:
@@ -560,7 +563,7 @@ def test_zip_bomb_300mb_of_spaces(bomb300: Path) -> None:
     assert path.stat().st_size < 2 * 2**20
     err, elapsed, peak = measure_refusal(path)
     assert err.code == "F-E022" and "unpacks to" in err.reason
-    assert elapsed < 2.0, elapsed
+    assert elapsed < HANG, elapsed
     assert peak < 200 * 2**20, peak
 
 
@@ -568,7 +571,7 @@ def test_zip_bomb_under_part_limit_caught_by_ratio(tmp_path: Path) -> None:
     path = write_bomb(tmp_path / "bomb40.xlsx", 40 * 2**20)
     err, elapsed, peak = measure_refusal(path)
     assert err.code == "F-E022" and "compressed more than 200 to 1" in err.reason
-    assert elapsed < 2.0 and peak < 200 * 2**20
+    assert elapsed < HANG and peak < 200 * 2**20
 
 
 def test_zip_bomb_with_lying_sizes(tmp_path: Path, bomb300: Path) -> None:
@@ -588,7 +591,7 @@ def test_zip_bomb_with_lying_sizes(tmp_path: Path, bomb300: Path) -> None:
     path.write_bytes(bytes(data))
     err, elapsed, peak = measure_refusal(path)
     assert err.code == "F-E017" and "checksum" in err.reason
-    assert elapsed < 2.0 and peak < 200 * 2**20
+    assert elapsed < HANG and peak < 200 * 2**20
 
 
 def test_total_inflated_budget(tmp_path: Path) -> None:
@@ -612,7 +615,7 @@ def test_billion_laughs_in_shared_strings(tmp_path: Path) -> None:
     start = time.perf_counter()
     err = refuse(path)
     assert err.code == "F-E023" and "DTD or entities" in err.reason and "sharedStrings" in err.reason
-    assert time.perf_counter() - start < 1.0
+    assert time.perf_counter() - start < HANG
 
 
 def test_external_entity_never_resolved(tmp_path: Path) -> None:
