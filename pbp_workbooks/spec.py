@@ -63,6 +63,7 @@ class Field:
     lines: int = 1
     emphasis: bool = False
     grid_row: str | None = None
+    column_label: str | None = None  # a grid cell's column heading
     grid_col: str | None = None
     is_total: bool = False
 
@@ -355,7 +356,7 @@ def build(data: dict[str, Any], origin: str) -> Spec:
                     formula = _qualify(expr.parse(c["formula"]), mapping) if "formula" in c else None
                     fields.append(Field(name=name, label=f"{r['label']}: {c['label']}", section=key, sheet=sheet,
                                         row=row, col=j, formula=formula, grid_row=r["key"], grid_col=c["key"],
-                                        span=w, lines=int(c.get("lines", 1)), **kw))
+                                        column_label=c["label"], span=w, lines=int(c.get("lines", 1)), **kw))
                     row_names[c["key"]].append(name)
                 row += 1
             if any(c.get("total") or c.get("total_formula") for c in cols):
