@@ -8,6 +8,7 @@ File-level codes (``F-``) live with the safe reader (xlsx_safe.FILE_PROBLEMS).
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -86,6 +87,9 @@ class FileReport:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def settle(self) -> FileReport:
+        """Fix the status from the findings, and put the findings in reading order (file and
+        template problems first, then top to bottom, left to right), the same every run."""
+        self.findings.sort(key=_reading_order)
         if self.status == "unreadable":
             return self
         if any(f.severity == "error" for f in self.findings):
@@ -107,6 +111,16 @@ class FileReport:
     def flatten(self, *keys: str) -> list[list[Any]]:
         """One-line test assertions: report.flatten("code", "cell")."""
         return [[getattr(f, k) for k in keys] for f in self.findings]
+
+
+def _reading_order(f: Finding) -> tuple[int, str, int, int, str]:
+    m = re.match(r"^([A-Z]+)(\d+)$", f.cell or "")
+    if m is None:
+        return (0, f.sheet or "", 0, 0, f.code)
+    col = 0
+    for ch in m.group(1):
+        col = col * 26 + ord(ch) - 64
+    return (1, f.sheet or "", int(m.group(2)), col, f.code)
 
 
 def template_finding(code: str, *, sheet: str | None = None, cell: str | None = None, name: str | None = None,

@@ -2,9 +2,10 @@
 
 Order per file, chosen so that a process killed at any moment leaves either a complete
 record or none: (1) copy into the content-addressed archive (temporary file + rename),
-(2) validate the archived copy, (3) write the feedback workbook (temporary + rename),
-(4) record it in the ledger in one transaction. Running ingest again finishes the job;
-the same bytes are recognised and never counted twice. The input file is only read.
+(2) validate the archived copy, (3) in one ledger transaction: take the next version,
+write the feedback workbook named with it (temporary + rename), record the file.
+Running ingest again finishes the job; the same bytes are recognised and never counted
+twice. The input file is only read.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from .roster import Roster
 from .roster import load as load_roster
 from .validation import Checked, limits_from, read_many, validate_batch
 from .workspace import Workspace
-from .xlsx_safe import problem
+from .xlsx_safe import Limits, problem, sniff
 
 _SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,8}$")
 _COPY_CHUNK = 1 << 20
@@ -120,18 +121,43 @@ def _json_value(v: Any) -> Any:
     return v
 
 
+# Hidden temporary files: archive copies (.incoming-<pid>-<n>.tmp) and feedback workbooks
+# (.<name>.<pid>.tmp). A killed run can leave one behind; it is never read (hidden names are
+# skipped) and is removed by a later ingest once it is surely abandoned. Age, not the process
+# id, decides: the workspace may be shared by several computers.
+_TEMPORARY = re.compile(r"^\.(incoming-\d+-\d+|.+\.\d+)\.tmp$")
+STALE_AFTER = 3600.0  # seconds; a live temporary exists for well under a second
+
+
+def sweep_temporaries(ws: Workspace, *, older_than: float = STALE_AFTER) -> None:
+    cutoff = datetime.now(UTC).timestamp() - older_than
+    folders = [ws.archive_dir, ws.folder("feedback")]
+    for folder in folders:
+        for root, dirs, files in os.walk(folder):
+            if Path(root) == ws.archive_dir:
+                dirs.clear()  # content-addressed subfolders never hold temporaries
+            for name in files:
+                path = Path(root) / name
+                try:
+                    if _TEMPORARY.match(name) and path.lstat().st_mtime < cutoff:
+                        path.unlink()
+                except OSError:  # gone already, or not ours to remove: harmless either way
+                    continue
+
+
 def ingest(ws: Workspace, paths: Sequence[Path], *, progress: Any = None) -> list[FileReport]:
     cfg = ws.config
     limits = limits_from(cfg)
     items = expand(paths)
     reports: list[FileReport] = []
+    sweep_temporaries(ws)
     with Ledger(ws.ledger_path) as ledger:
         new_items: list[Incoming] = []
         for item in _iter(items, progress, "Archiving"):
             try:
                 archive(ws, item)
             except OSError:
-                item.report = _not_a_file(item)
+                item.report = _not_a_file(item, limits)
                 continue
             assert item.sha256 is not None and item.archived is not None
             item.previous = received_by_sha(ledger.conn, item.sha256)
@@ -156,16 +182,13 @@ def _iter(items: Sequence[Any], progress: Any, label: str) -> Iterable[Any]:
     return progress(items, len(items), label) if progress else items
 
 
-def _not_a_file(item: Incoming) -> FileReport:
-    p = item.path
-    if p.is_symlink():
-        err: UnreadableFile = problem("F-E002")
-    elif p.is_dir():
-        err = problem("F-E001", "is a folder")
-    elif not p.exists():
-        err = problem("F-E001", "does not exist")
-    else:
-        err = problem("F-E001", "is not a regular file or cannot be read")
+def _not_a_file(item: Incoming, limits: Limits) -> FileReport:
+    """Why a path could not be archived, in the words `pbp validate` uses for it."""
+    try:
+        sniff(item.path, limits)
+        err = problem("F-E001", "cannot be read")
+    except UnreadableFile as found:
+        err = found
     return FileReport(item.display, "unreadable", None, [Finding(err.code, "error", err.reason)],
                       {"archived": False})
 
@@ -200,20 +223,25 @@ def _record(ws: Workspace, ledger: Ledger, item: Incoming, checked: Checked, ros
     values_json = None
     if data is not None:
         values_json = json.dumps({k: _json_value(v) for k, v in data.values.items()}, sort_keys=True)
-    feedback_path = None
-    if data is not None and report.findings and partnership is not None:
-        from .feedback import write_feedback
+    feedback_path: Path | None = None
 
-        prior = ledger.conn.execute("SELECT MAX(version) FROM received WHERE kind IS ? AND year IS ? AND quarter IS ?"
-                                    " AND partnership IS ?", (kind, year, quarter, partnership)).fetchone()[0] or 0
-        folder = ws.folder("feedback") / f"{year} {'Q' + str(quarter) if quarter else 'Annual'}"
-        name = _fit(safe_file_name(f"{partnership} v{prior + 1} feedback - {Path(item.display).stem}")) + ".xlsx"
-        feedback_path = write_feedback(ws, ledger, checked, folder / name, roster)
+    def feedback(version: int | None) -> None:
+        """Written inside the recording transaction, named with the version being recorded:
+        a second ingest that is recording the same file meanwhile writes none."""
+        nonlocal feedback_path
+        if data is not None and report.findings and partnership is not None:
+            from .feedback import write_feedback
+
+            folder = ws.folder("feedback") / f"{year} {'Q' + str(quarter) if quarter else 'Annual'}"
+            name = _fit(safe_file_name(f"{partnership} v{version} feedback - {Path(item.display).stem}")) + ".xlsx"
+            feedback_path = write_feedback(ws, ledger, checked, folder / name, roster)
+
     rec, new = record_received(
         ledger, sha256=item.sha256, original_name=Path(item.display).name,
         archive_path=str(item.archived.relative_to(ws.root)), kind=kind, year=year, quarter=quarter,
         partnership=partnership, token=token, status=report.status,
-        findings_json=json.dumps([_finding_dict(f) for f in report.findings]), values_json=values_json)
+        findings_json=json.dumps([_finding_dict(f) for f in report.findings]), values_json=values_json,
+        before_insert=feedback)
     if not new:  # another ingest recorded the same bytes a moment ago
         item.report = _duplicate(item, rec)
         return

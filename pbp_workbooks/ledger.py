@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -184,10 +184,14 @@ def received_by_sha(conn: sqlite3.Connection, sha256: str) -> Received | None:
 
 def record_received(ledger: Ledger, *, sha256: str, original_name: str, archive_path: str, kind: str | None,
                     year: str | None, quarter: int | None, partnership: str | None, token: str | None,
-                    status: str, findings_json: str, values_json: str | None) -> tuple[Received, bool]:
+                    status: str, findings_json: str, values_json: str | None,
+                    before_insert: Callable[[int | None], object] | None = None) -> tuple[Received, bool]:
     """Record a received file once. Returns (record, new). The check for the same bytes
     and the next version number are taken inside one write transaction, so two
-    ingests running at once cannot both record a file or reuse a version."""
+    ingests running at once cannot both record a file or reuse a version.
+    ``before_insert(version)`` runs inside that transaction, only for a new file: what it
+    writes (the feedback workbook) carries the version the record gets, and a failure
+    there records nothing."""
     with ledger.transaction() as c:
         existing = received_by_sha(c, sha256)
         if existing is not None:
@@ -197,6 +201,8 @@ def record_received(ledger: Ledger, *, sha256: str, original_name: str, archive_
             row = c.execute("SELECT MAX(version) FROM received WHERE kind IS ? AND year IS ? AND quarter IS ?"
                             " AND partnership IS ?", (kind, year, quarter, partnership)).fetchone()
             version = (row[0] or 0) + 1
+        if before_insert is not None:
+            before_insert(version)
         cur = c.execute(
             "INSERT INTO received (sha256, original_name, archive_path, received_at, kind, year, quarter, partnership,"
             " token, version, status, findings_json, values_json) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",

@@ -19,11 +19,16 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         ws = find()
-        cfg, ledger = ws.config, Ledger(ws.ledger_path)
     except ConfigError:  # outside a workspace: check everything but the issue token
         from ..config import Config
 
         cfg, ledger = Config(), None
+    else:  # inside one: its settings and records, or a clear error (exit 2), never silent defaults
+        cfg = ws.config
+        if not ws.ledger_path.is_file():  # validate records nothing: it must not create a ledger either
+            raise ConfigError(f"{ws.ledger_path} is missing: it holds the LA's record of issued workbooks. "
+                              "Restore it from a backup, or run 'pbp init' in a new folder")
+        ledger = Ledger(ws.ledger_path)
     items = expand(args.files)
     try:
         checked = validate_paths([(i.path, i.display) for i in items], ledger=ledger,
