@@ -37,7 +37,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from . import __version__, calc
+from . import __version__, calc, suppression
 from . import roster as roster_mod
 from . import spec as spec_mod
 from .config import Thresholds
@@ -48,6 +48,8 @@ from .periods import QUARTER_MONTHS, FinancialYear
 from .spec import Spec
 from .status import status_rows
 from .workspace import Workspace
+
+_Date = date  # a field of Item is called 'date'
 
 KIND = "quarterly"
 ACCEPTED = ("accepted", "accepted_with_warnings")
@@ -99,15 +101,15 @@ class Category:
 @dataclass(frozen=True)
 class Item:
     row: str
-    date: date | None
+    date: _Date | None
     description: str | None
     supplier: str | None
     category: str | None
     amount: Decimal | None
     partnership_signatory: str | None
-    partnership_signed: date | None
+    partnership_signed: _Date | None
     host_signatory: str | None
-    host_signed: date | None
+    host_signed: _Date | None
 
     @property
     def signed_by_both(self) -> bool:
@@ -280,7 +282,7 @@ def decode(spec: Spec, values_json: str) -> dict[str, Any]:
         v = raw.get(f.name)
         if v is None:
             out[f.name] = None
-        elif f.type in ("money", "signed_money", "percent"):
+        elif f.type in ("money", "signed_money", "percent", "number"):
             try:
                 out[f.name] = Decimal(str(v))
             except InvalidOperation:
@@ -364,6 +366,7 @@ class Consolidation:
     status: list[dict[str, Any]]
     findings: list[dict[str, Any]]  # the data-quality log, one row per finding
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
+    annual: AnnualOverview | None = None  # the year's accepted annual reports, when asked for and there are any
 
     @property
     def period(self) -> str:
@@ -425,12 +428,18 @@ def _provisions(ws: Workspace, ledger: Ledger, status: list[dict[str, Any]], fy:
     return list(roster_mod.load(ws.roster_path).provisions)
 
 
-def load(ws: Workspace, fy: FinancialYear, quarter: int | None = None) -> Consolidation:
+def load(ws: Workspace, fy: FinancialYear, quarter: int | None = None, *, annual: bool | None = None
+         ) -> Consolidation:
+    """The period's consolidation. ``annual`` (default: when no quarter is given) adds the
+    annual overview if the LA has accepted at least one annual report for the year."""
     spec = spec_mod.load(KIND)
     cfg = ws.config
+    if annual is None:
+        annual = quarter is None
     if quarter is None:
         quarter = latest_quarter(ws, fy)
-    status = [r for r in status_rows(ws, fy, None) if r["kind"] == KIND and r["quarter"] <= quarter]
+    all_status = status_rows(ws, fy, None)
+    status = [r for r in all_status if r["kind"] == KIND and r["quarter"] <= quarter]
     active = {r["quarter"] for r in status if r["issued"] or r["received"]}
     quarters = sorted(active | {quarter})
     status = [r for r in status if r["quarter"] in quarters]
@@ -457,8 +466,10 @@ def load(ws: Workspace, fy: FinancialYear, quarter: int | None = None) -> Consol
         # files the LA could not attribute to a return at all belong in the log too
         for raw in ledger.conn.execute("SELECT * FROM received WHERE partnership IS NULL ORDER BY id").fetchall():
             findings.extend(_finding_rows(_received_row(raw), "unidentified file", None))
+        overview = load_annual(ledger, fy, provisions, [r for r in all_status if r["kind"] == ANNUAL]) \
+            if annual else None
     return Consolidation(ws.root, cfg.la_name, fy, quarter, quarters, cfg.thresholds, spec, provisions, lines, status,
-                         findings)
+                         findings, annual=overview)
 
 
 def _finding_rows(rec: Received, period: str, official_version: int | None) -> list[dict[str, Any]]:
@@ -524,9 +535,13 @@ def put_formula(ws: Any, r: int, c: int, formula: str, f: Any, value: Decimal | 
     ws.write_formula(r, c, formula, f, cached)
 
 
-_KIND_FORMATS = {"money": {"num_format": MONEY_FMT}, "pct": {"num_format": PCT_FMT}, "int": {"num_format": "0"},
-                 "date": {"num_format": DATE_FMT, "align": "left"}, "text": {"text_wrap": True}}
-_WRITERS = {"money": put_num, "pct": put_num, "int": put_num, "date": put_date, "text": put_text}
+_KIND_FORMATS: dict[str, dict[str, Any]] = {
+    "money": {"num_format": MONEY_FMT}, "pct": {"num_format": PCT_FMT}, "int": {"num_format": "0"},
+    "date": {"num_format": DATE_FMT, "align": "left"}, "text": {"text_wrap": True},
+}
+_WRITERS: dict[str, Callable[..., None]] = {
+    "money": put_num, "pct": put_num, "int": put_num, "date": put_date, "text": put_text,
+}
 
 
 def cell(r: int, c: int, absolute: bool = False) -> str:
@@ -1061,7 +1076,7 @@ def _write_about(book: Book, c: Consolidation, csv_names: Sequence[str]) -> None
     ws.set_column(1, 1, 14)
     ws.set_column(2, 7, 22)
     th = c.thresholds
-    lines = [
+    lines: list[tuple[str, dict[str, Any]]] = [
         (f"About this workbook – {c.period_long}", {"bold": True, "font_size": 14}),
         (f"Made by pbp-workbooks {__version__} on {c.generated_at:%d/%m/%Y at %H:%M} UTC for {c.la_name}.", {}),
         ("Source: the ledger of received returns. For each provision and quarter the official return is its latest "
@@ -1073,7 +1088,11 @@ def _write_about(book: Book, c: Consolidation, csv_names: Sequence[str]) -> None
          f"{th.variance_commentary_pct}% and £{th.variance_commentary_min:,}; large item £{th.large_item:,}.", {}),
         ("Text typed into a return (commentaries, descriptions, names) is stored as text and can never run as a "
          "formula here. In the CSV files such text starting with = + - @ TAB or CR has a leading apostrophe.", {}),
-        ("Tidy data for BI tools, next to this workbook: " + "; ".join(csv_names) + ".", {}),
+        ("Tidy data for BI tools, next to this workbook: " + "; ".join(csv_names) + ". Pupil counts of 1 to 4 in "
+         "the CSV files are shown as 'c' (suppressed).", {}),
+        ("Published sheets: " + ", ".join(f"'{n}'" for n in PUBLISHED_SHEETS) + " (when annual reports are in) may "
+         "be circulated, so small numbers of pupils are suppressed there (c = 1 to 4 pupils, or hidden so a small "
+         "number cannot be worked out from a total). Every other sheet is LA-internal and keeps exact counts.", {}),
         ("", {}),
         ("Returns used", {"bold": True}),
     ]
@@ -1113,12 +1132,466 @@ def write_workbook(c: Consolidation, path: Path, csv_names: Sequence[str] = (),
         _write_items(book, c)
         _write_balances(book, c)
         _write_placements(book, c)
+        if c.annual is not None:
+            write_annual_sheets(book, c)
         _write_status(book, c)
         _write_log(book, c)
         _write_about(book, c, csv_names)
         book.close()
 
     return write_atomic(path, build)
+
+
+# =========================================================================== the annual overview
+#
+# Added to the LA workbook when the consolidation is asked for without --quarter and the
+# LA has accepted at least one annual report for the year. Its three sheets (Annual KPIs,
+# Annual pupils, Annual delivery) are PUBLISHED sheets: they may be circulated to the
+# partnerships and the Behaviour Partnership Board, so every pupil count in them goes
+# through suppression.py (one suppression pattern for the whole overview, also used by
+# the headteacher summaries' Annual sheet and the annual CSV, so that no two published
+# outputs can be combined to undo it). The other sheets of the LA workbook are
+# LA-internal and keep exact counts (see About).
+
+ANNUAL = "annual"
+BREAKDOWNS = ("gender", "ethnicity", "send", "keystage")
+METHODS = "methods"
+KPI = "kpi"
+# which way is better for each KPI of the annual spec's grid (the spec says nothing about it)
+KPI_BETTER = {"attendance": "higher", "reintegration": "higher", "incidents": "lower", "self_esteem": "higher",
+              "stay_weeks": "lower", "exclusions": "lower"}
+KPI_FILLS = {"Met": ("#C6EFCE", "#006100"), "Not met": ("#FFC7CE", "#9C0006"), "No data": ("#E7E6E6", "#404040")}
+PUBLISHED_SHEETS = ("Annual KPIs", "Annual pupils", "Annual delivery")
+
+
+def kpi_status(target: Any, actual: Any, better: str) -> str:
+    """'Met' / 'Not met' / 'No data': a word, never a colour alone."""
+    if not isinstance(target, Decimal | int) or not isinstance(actual, Decimal | int):
+        return "No data"
+    return "Met" if (actual >= target if better == "higher" else actual <= target) else "Not met"
+
+
+def _count(v: Any) -> int:
+    return v if isinstance(v, int) and not isinstance(v, bool) else 0
+
+
+@dataclass
+class AnnualLine:
+    """One provision's annual report: its status and, if one was accepted, its values."""
+
+    provision: roster_mod.Provision
+    status: dict[str, Any]
+    official: Official | None = None
+    values: dict[str, Any] | None = None  # inputs + formula fields (calc.compute)
+
+    @property
+    def partnership(self) -> str:
+        return self.provision.partnership
+
+    @property
+    def state(self) -> str:
+        return str(self.status["state"])
+
+    @property
+    def label(self) -> str:
+        s, late = self.status, " (late)" if self.status["late"] else ""
+        if self.values is not None and self.official is not None:
+            text = ("Accepted with warnings" if self.official.status == "accepted_with_warnings" else "Accepted") + \
+                f" v{self.official.version}{late}"
+            if (s["latest_version"] or 0) > self.official.version:
+                text += f"; v{s['latest_version']} {str(s['latest_status']).replace('_', ' ')}"
+            return text
+        if s["state"] == "rejected":
+            return f"REJECTED (v{s['latest_version']}) – no accepted annual report{late}"
+        if s["state"] == "not issued":
+            return "NOT ISSUED"
+        return f"MISSING{late}"
+
+
+@dataclass
+class AnnualOverview:
+    year: FinancialYear
+    spec: Spec
+    lines: list[AnnualLine]
+    hidden: dict[tuple[str, ...], bool]  # suppression pattern, see _suppress_annual
+
+    def accepted(self) -> list[AnnualLine]:
+        return [ln for ln in self.lines if ln.values is not None]
+
+    def rows(self, section: str) -> list[tuple[str, str]]:
+        sec = next(s for s in self.spec.sections if s.key == section)
+        return list(zip(sec.row_keys, sec.row_labels, strict=True))
+
+    def title(self, section: str) -> str:
+        return next(s for s in self.spec.sections if s.key == section).title
+
+    def line(self, partnership: str) -> AnnualLine:
+        return next(ln for ln in self.lines if ln.partnership == partnership)
+
+    # ---- published values: a count, or suppression.MARKER
+    def _pub(self, key: tuple[str, ...], n: int | None) -> int | str | None:
+        return suppression.shown(n, self.hidden.get(key, False))
+
+    def _share(self, n: int, total: int, *keys: tuple[str, ...]) -> Decimal | str | None:
+        if any(self.hidden.get(k, False) for k in keys):
+            return suppression.MARKER
+        return None if total == 0 else Decimal(n) / Decimal(total)
+
+    def pupils(self, p: str) -> int | str | None:
+        v = self.line(p).values
+        return None if v is None else self._pub(("pupils", p), _count(v.get("pupils_supported")))
+
+    def cell(self, b: str, row: str, p: str) -> int | str | None:
+        v = self.line(p).values
+        return None if v is None else self._pub(("cell", b, row, p), _count(v.get(f"{b}_{row}_pupils")))
+
+    def share(self, b: str, row: str, p: str) -> Decimal | str | None:
+        v = self.line(p).values
+        if v is None:
+            return None
+        return self._share(_count(v.get(f"{b}_{row}_pupils")), _count(v.get("pupils_supported")),
+                           ("cell", b, row, p), ("pupils", p))
+
+    def la_pupils(self) -> int | str:
+        return self._pub(("grand",), sum(_count(ln.values.get("pupils_supported")) for ln in self.accepted()
+                                         if ln.values)) or 0
+
+    def la_count(self, b: str, row: str) -> int:
+        return sum(_count(ln.values.get(f"{b}_{row}_pupils")) for ln in self.accepted() if ln.values)
+
+    def la_cell(self, b: str, row: str) -> int | str | None:
+        return self._pub(("col", b, row), self.la_count(b, row))
+
+    def la_share(self, b: str, row: str) -> Decimal | str | None:
+        grand = sum(_count(ln.values.get("pupils_supported")) for ln in self.accepted() if ln.values)
+        return self._share(self.la_count(b, row), grand, ("col", b, row), ("grand",))
+
+    def methods(self, row: str, p: str) -> int | str | None:
+        v = self.line(p).values
+        return None if v is None else self._pub((METHODS, row, p), _count(v.get(f"methods_{row}_pupils")))
+
+    def la_methods(self, row: str) -> int | str | None:
+        return self._pub(("methods_total", row), sum(_count(ln.values.get(f"methods_{row}_pupils"))
+                                                     for ln in self.accepted() if ln.values))
+
+    def placements(self, p: str) -> int | str | None:
+        v = self.line(p).values
+        return None if v is None else self._pub(("placements", p), _count(v.get("placements_outside_ks")))
+
+    def la_placements(self) -> int | str | None:
+        return self._pub(("placements_total",), sum(_count(ln.values.get("placements_outside_ks"))
+                                                    for ln in self.accepted() if ln.values))
+
+
+def _suppress_annual(spec: Spec, lines: list[AnnualLine]) -> dict[tuple[str, ...], bool]:
+    """One suppression pattern for everything the overview publishes: per breakdown a
+    partnership x group table whose row totals are the pupils supported (shared by the
+    four breakdowns), whose column totals are the LA's, and whose grand total is the LA's
+    pupils supported; the pupils per delivery method and the placements outside key stage
+    with their LA totals."""
+    acc = [ln for ln in lines if ln.values is not None]
+    values: list[int] = []
+    keys: list[tuple[str, ...]] = []
+    idx: dict[tuple[str, ...], int] = {}
+
+    def add(key: tuple[str, ...], v: int) -> int:
+        idx[key] = len(values)
+        values.append(v)
+        keys.append(key)
+        return idx[key]
+
+    def get(ln: AnnualLine, name: str) -> int:
+        assert ln.values is not None
+        return _count(ln.values.get(name))
+
+    relations: list[list[int]] = []
+    rows_of = {s.key: s.row_keys for s in spec.sections}
+    pupils = [add(("pupils", ln.partnership), get(ln, "pupils_supported")) for ln in acc]
+    grand = add(("grand",), sum(values[i] for i in pupils))
+    relations.append([*pupils, grand])
+    for b in BREAKDOWNS:
+        cols = []
+        cells: dict[tuple[str, str], int] = {}
+        for row in rows_of[b]:
+            for ln in acc:
+                cells[(row, ln.partnership)] = add(("cell", b, row, ln.partnership), get(ln, f"{b}_{row}_pupils"))
+            members = [cells[(row, ln.partnership)] for ln in acc]
+            cols.append(add(("col", b, row), sum(values[i] for i in members)))
+            relations.append([*members, cols[-1]])
+        for ln, total in zip(acc, pupils, strict=True):
+            relations.append([*(cells[(row, ln.partnership)] for row in rows_of[b]), total])
+        relations.append([*cols, grand])
+    for row in rows_of[METHODS]:  # a pupil can count under several methods: no row total
+        members = [add((METHODS, row, ln.partnership), get(ln, f"methods_{row}_pupils")) for ln in acc]
+        relations.append([*members, add(("methods_total", row), sum(values[i] for i in members))])
+    members = [add(("placements", ln.partnership), get(ln, "placements_outside_ks")) for ln in acc]
+    relations.append([*members, add(("placements_total",), sum(values[i] for i in members))])
+    hidden = suppression.protect(values, relations)
+    return dict(zip(keys, hidden, strict=True))
+
+
+def load_annual(ledger: Ledger, fy: FinancialYear, provisions: list[roster_mod.Provision],
+                status: list[dict[str, Any]]) -> AnnualOverview | None:
+    """The year's annual reports, official = latest accepted version; None when none was accepted."""
+    if ANNUAL not in spec_mod.available():
+        return None
+    spec = spec_mod.load(ANNUAL)
+    by_partnership = {r["partnership"]: r for r in status}
+    received = received_for(ledger, ANNUAL, str(fy), None)
+    by_version = {(r.partnership, r.version): r for r in received}
+    lines = []
+    for prov in provisions:
+        row = by_partnership.get(prov.partnership) or {
+            "state": "not issued", "late": False, "latest_version": None, "latest_status": None,
+            "official_version": None}
+        line = AnnualLine(prov, row)
+        rec = by_version.get((prov.partnership, row["official_version"]))
+        if row["official_version"] and rec is not None and rec.values_json:
+            line.official = Official(rec.version or 0, rec.status, rec.received_at, rec.original_name,
+                                     rec.archive_path, rec.sha256)
+            line.values = calc.compute(spec, decode(spec, rec.values_json))
+        lines.append(line)
+    if not any(ln.values is not None for ln in lines):
+        return None
+    return AnnualOverview(fy, spec, lines, _suppress_annual(spec, lines))
+
+
+def put_count(book: Book, ws: Any, r: int, c: int, v: int | str | None, **extra: Any) -> None:
+    """A published pupil count: a number, the suppression marker (text, right-aligned) or blank."""
+    if isinstance(v, str):
+        ws.write_string(r, c, v, book.fmt(align="right", **extra))
+    else:
+        put_num(ws, r, c, v, book.fmt(num_format="0", **extra))
+
+
+def put_share(book: Book, ws: Any, r: int, c: int, v: Decimal | str | None, **extra: Any) -> None:
+    if isinstance(v, str):
+        ws.write_string(r, c, v, book.fmt(align="right", **extra))
+    else:
+        put_num(ws, r, c, v, book.fmt(num_format=PCT_FMT, **extra))
+
+
+def _annual_heading(book: Book, ws: Any, c: Consolidation, title: str) -> None:
+    assert c.annual is not None
+    ws.write_string(0, 0, f"{title} – annual reports {c.year}", book.fmt(bold=True, font_size=14))
+    n, acc = len(c.annual.lines), len(c.annual.accepted())
+    ws.write_string(1, 0, f"{acc} of {n} provisions have an accepted annual report (its latest accepted version). "
+                          "A provision without one is shown as MISSING / REJECTED, never as zero.",
+                    book.fmt(italic=True))
+    ws.write_string(2, 0, "Published sheet: small numbers of pupils are suppressed. " + suppression.LEGEND,
+                    book.fmt(italic=True, font_color="#595959"))
+
+
+def _missing_row(book: Book, ws: Any, r: int, ln: AnnualLine, first_blank: int, last_blank: int) -> None:
+    put_text(ws, r, 0, ln.partnership, book.fmt(bold=True))
+    _put(book, ws, r, 1, "text", ln.label, bold=True, font_color="#9C0006")
+    for col in range(first_blank, last_blank + 1):
+        ws.write_blank(r, col, None, book.fmt(bg_color="#F2F2F2"))
+
+
+KPI_COLS = [Col("Partnership", "text", 14), Col("Annual report", "text", 24), Col("Indicator", "text", 40),
+            Col("Better when", "text", 10), Col("Target", "text", 10), Col("Actual", "text", 10),
+            Col("Target met?", "text", 12), Col("Commentary", "text", 60)]
+
+
+def _write_annual_kpis(book: Book, c: Consolidation) -> None:
+    a = c.annual
+    assert a is not None
+    ws = book.wb.add_worksheet("Annual KPIs")
+    _annual_heading(book, ws, c, "Key performance indicators against targets")
+    first = 5
+    _header(book, ws, first - 1, KPI_COLS)
+    r = first
+    met = total = 0
+    for ln in a.lines:
+        if ln.values is None:
+            _missing_row(book, ws, r, ln, 2, 5)
+            put_text(ws, r, 6, "No data", book.fmt(bold=True))
+            put_text(ws, r, 7, "No accepted annual report: no KPIs.")
+            r += 1
+            continue
+        for key, label in a.rows(KPI):
+            v = ln.values
+            better = KPI_BETTER.get(key, "higher")
+            status = kpi_status(v.get(f"kpi_{key}_target"), v.get(f"kpi_{key}_actual"), better)
+            put_text(ws, r, 0, ln.partnership, book.fmt(bold=True))
+            _put(book, ws, r, 1, "text", ln.label)
+            put_text(ws, r, 2, label)
+            put_text(ws, r, 3, better)
+            for col, name in ((4, f"kpi_{key}_target"), (5, f"kpi_{key}_actual")):
+                x = v.get(name)
+                put_num(ws, r, col, x if isinstance(x, Decimal | int) else None, book.fmt(num_format="0.0##"))
+            put_text(ws, r, 6, status, book.fmt(bold=True))
+            _put(book, ws, r, 7, "text", v.get(f"kpi_{key}_commentary") or None)
+            met += status == "Met"
+            total += status != "No data"
+            r += 1
+    for word, (bg, fg) in KPI_FILLS.items():
+        ws.conditional_format(first, 6, max(first, r - 1), 6, {
+            "type": "cell", "criteria": "equal to", "value": f'"{word}"',
+            "format": book.wb.add_format({"bg_color": bg, "font_color": fg, "bold": True})})
+    ws.write_string(r + 1, 0, f"{met} of {total} KPI targets met in the accepted annual reports.", book.fmt(bold=True))
+    ws.freeze_panes(first, 1)
+    ws.autofilter(first - 1, 0, max(first, r - 1), len(KPI_COLS) - 1)
+
+
+def _write_annual_pupils(book: Book, c: Consolidation) -> None:
+    a = c.annual
+    assert a is not None
+    ws = book.wb.add_worksheet("Annual pupils")
+    _annual_heading(book, ws, c, "Pupil profiles")
+    ws.set_column(0, 0, 16)
+    ws.set_column(1, 1, 26)
+    ws.set_column(2, 2, 10)
+    ws.set_column(3, 20, 11)
+    hdr = book.fmt(bold=True, bg_color=HEADER_FILL, border=1, text_wrap=True, valign="vcenter")
+    r = 4
+    for b in BREAKDOWNS:
+        groups = a.rows(b)
+        ws.write_string(r, 0, a.title(b).replace("Service delivery: p", "P"),
+                        book.fmt(bold=True, font_size=12))
+        r += 1
+        heads = ["Partnership", "Annual report", "Pupils supported"]
+        for _k, label in groups:
+            heads += [f"{label}: pupils", f"{label}: share"]
+        for j, h in enumerate(heads):
+            ws.write_string(r, j, h, hdr)
+        ws.set_row(r, 44)
+        r += 1
+        for ln in a.lines:
+            if ln.values is None:
+                _missing_row(book, ws, r, ln, 2, len(heads) - 1)
+                r += 1
+                continue
+            put_text(ws, r, 0, ln.partnership, book.fmt(bold=True))
+            _put(book, ws, r, 1, "text", ln.label)
+            put_count(book, ws, r, 2, a.pupils(ln.partnership))
+            for j, (k, _label) in enumerate(groups):
+                put_count(book, ws, r, 3 + 2 * j, a.cell(b, k, ln.partnership))
+                put_share(book, ws, r, 4 + 2 * j, a.share(b, k, ln.partnership))
+            r += 1
+        ws.write_string(r, 0, "LA total", book.fmt(bold=True, top=1))
+        ws.write_string(r, 1, f"{len(a.accepted())} accepted reports", book.fmt(top=1))
+        put_count(book, ws, r, 2, a.la_pupils(), bold=True, top=1)
+        for j, (k, _label) in enumerate(groups):
+            put_count(book, ws, r, 3 + 2 * j, a.la_cell(b, k), bold=True, top=1)
+            put_share(book, ws, r, 4 + 2 * j, a.la_share(b, k), bold=True, top=1)
+        r += 3
+    ws.freeze_panes(4, 1)
+
+
+DELIVERY_COLS = [Col("Partnership", "text", 14), Col("Annual report", "text", 24), Col("Pupils supported", "int", 10),
+                 Col("Schools supported", "int", 10), Col("Schools in the partnership", "int", 10),
+                 Col("Average length of stay (weeks)", "text", 11)]
+
+
+def _write_annual_delivery(book: Book, c: Consolidation) -> None:
+    a = c.annual
+    assert a is not None
+    ws = book.wb.add_worksheet("Annual delivery")
+    _annual_heading(book, ws, c, "Service delivery")
+    methods = a.rows(METHODS)
+    cols = list(DELIVERY_COLS)
+    for _k, label in methods:
+        cols += [Col(f"{label}: pupils", "int", 11), Col(f"{label}: sessions", "int", 11)]
+    cols += [Col("Pupils placed outside their key stage", "int", 12),
+             Col("Multidisciplinary meeting held before each?", "text", 14)]
+    first = 5
+    _header(book, ws, first - 1, cols)
+    r = first
+    for ln in a.lines:
+        if ln.values is None:
+            _missing_row(book, ws, r, ln, 2, len(cols) - 1)
+            r += 1
+            continue
+        v, p = ln.values, ln.partnership
+        put_text(ws, r, 0, p, book.fmt(bold=True))
+        _put(book, ws, r, 1, "text", ln.label)
+        put_count(book, ws, r, 2, a.pupils(p))
+        _put(book, ws, r, 3, "int", v.get("schools_supported"))
+        _put(book, ws, r, 4, "int", v.get("partnership_schools"))
+        stay = v.get("avg_stay_weeks")
+        put_num(ws, r, 5, stay if isinstance(stay, Decimal | int) else None, book.fmt(num_format="0.0"))
+        for j, (k, _label) in enumerate(methods):
+            put_count(book, ws, r, 6 + 2 * j, a.methods(k, p))
+            _put(book, ws, r, 7 + 2 * j, "int", v.get(f"methods_{k}_sessions"))
+        put_count(book, ws, r, 6 + 2 * len(methods), a.placements(p))
+        _put(book, ws, r, 7 + 2 * len(methods), "text",
+             v.get("placements_mdm_held") if _count(v.get("placements_outside_ks")) else "not needed")
+        r += 1
+    acc = [ln.values for ln in a.accepted() if ln.values is not None]
+    top = {"bold": True, "top": 1}
+    ws.write_string(r, 0, "LA total", book.fmt(**top))
+    ws.write_string(r, 1, f"{len(acc)} accepted reports", book.fmt(top=1))
+    put_count(book, ws, r, 2, a.la_pupils(), **top)
+    put_count(book, ws, r, 3, sum(_count(v.get("schools_supported")) for v in acc), **top)
+    put_count(book, ws, r, 4, sum(_count(v.get("partnership_schools")) for v in acc), **top)
+    stays = [v["avg_stay_weeks"] for v in acc if isinstance(v.get("avg_stay_weeks"), Decimal | int)]
+    put_num(ws, r, 5, sum(stays, Decimal(0)) / len(stays) if stays else None, book.fmt(num_format="0.0", **top))
+    for j, (k, _label) in enumerate(methods):
+        put_count(book, ws, r, 6 + 2 * j, a.la_methods(k), **top)
+        put_count(book, ws, r, 7 + 2 * j, sum(_count(v.get(f"methods_{k}_sessions")) for v in acc), **top)
+    put_count(book, ws, r, 6 + 2 * len(methods), a.la_placements(), **top)
+    ws.write_string(r + 2, 0, "LA average length of stay: the mean of the partnerships' averages. A pupil supported "
+                              "in more than one way counts under each delivery method.", book.fmt(italic=True))
+    ws.freeze_panes(first, 1)
+
+
+def write_annual_sheets(book: Book, c: Consolidation) -> None:
+    _write_annual_kpis(book, c)
+    _write_annual_pupils(book, c)
+    _write_annual_delivery(book, c)
+
+
+CSV_ANNUAL_KEYS = ["year", "partnership", "host_school", "urn", "provision", "return_status", "version", "section",
+                   "item_key", "item", "pupils", "share", "sessions", "target", "actual", "better_when", "kpi_status"]
+
+
+def annual_rows(c: Consolidation) -> list[dict[str, Any]]:
+    """The annual overview as tidy rows (a published output: the same suppressed counts as the sheets)."""
+    a = c.annual
+    if a is None:
+        return []
+    out: list[dict[str, Any]] = []
+    for ln in a.lines:
+        prov, v = ln.provision, ln.values
+        base: dict[str, Any] = {k: None for k in CSV_ANNUAL_KEYS}
+        base.update(year=str(c.year), partnership=prov.partnership, host_school=prov.host_school, urn=prov.urn,
+                    provision=prov.provision, return_status=ln.state,
+                    version=ln.official.version if ln.official and v is not None else None)
+        if v is None:
+            out.append(base)
+            continue
+        p = prov.partnership
+        out.append({**base, "section": "delivery", "item_key": "pupils_supported", "item": "Pupils supported",
+                    "pupils": a.pupils(p)})
+        for b in BREAKDOWNS:
+            for k, label in a.rows(b):
+                out.append({**base, "section": b, "item_key": k, "item": label, "pupils": a.cell(b, k, p),
+                            "share": a.share(b, k, p)})
+        for k, label in a.rows(METHODS):
+            out.append({**base, "section": METHODS, "item_key": k, "item": label, "pupils": a.methods(k, p),
+                        "sessions": v.get(f"methods_{k}_sessions")})
+        out.append({**base, "section": "delivery", "item_key": "placements_outside_ks",
+                    "item": "Pupils placed outside their key stage", "pupils": a.placements(p)})
+        for k, label in a.rows(KPI):
+            better = KPI_BETTER.get(k, "higher")
+            out.append({**base, "section": KPI, "item_key": k, "item": label, "target": v.get(f"kpi_{k}_target"),
+                        "actual": v.get(f"kpi_{k}_actual"), "better_when": better,
+                        "kpi_status": kpi_status(v.get(f"kpi_{k}_target"), v.get(f"kpi_{k}_actual"), better)})
+    la: dict[str, Any] = {k: None for k in CSV_ANNUAL_KEYS}
+    la.update(year=str(c.year), partnership="LA total", return_status=f"{len(a.accepted())} accepted")
+    out.append({**la, "section": "delivery", "item_key": "pupils_supported", "item": "Pupils supported",
+                "pupils": a.la_pupils()})
+    for b in BREAKDOWNS:
+        for k, label in a.rows(b):
+            out.append({**la, "section": b, "item_key": k, "item": label, "pupils": a.la_cell(b, k),
+                        "share": a.la_share(b, k)})
+    for k, label in a.rows(METHODS):
+        out.append({**la, "section": METHODS, "item_key": k, "item": label, "pupils": a.la_methods(k)})
+    out.append({**la, "section": "delivery", "item_key": "placements_outside_ks",
+                "item": "Pupils placed outside their key stage", "pupils": a.la_placements()})
+    return out
 
 
 # =========================================================================== CSV
@@ -1175,7 +1648,9 @@ def partnership_rows(c: Consolidation) -> list[dict[str, Any]]:
                            surplus_other=f.surplus[3], surplus_planned_total=f.planned_total,
                            surplus_plan_threshold=f.threshold, unplanned_surplus=f.unplanned,
                            possible_clawback=f.clawback, financial_status=f.rag_label,
-                           placements_outside_ks=f.placements, placements_mdm_held=f.mdm_held)
+                           placements_outside_ks=(suppression.MARKER if f.placements is not None
+                                                  and suppression.is_small(f.placements) else f.placements),
+                           placements_mdm_held=f.mdm_held)
             out.append(row)
     return out
 
@@ -1215,15 +1690,21 @@ def output_folder(ws: Workspace, fy: FinancialYear, quarter: int, out: Path | No
 
 
 def consolidate(ws: Workspace, fy: FinancialYear, quarter: int | None = None, out: Path | None = None, *,
-                summaries: bool = True, progress: Any = None) -> Outputs:
-    data = load(ws, fy, quarter)
+                summaries: bool = True, progress: Any = None, annual: bool | None = None) -> Outputs:
+    """``annual`` (default: when no quarter is given) adds the annual overview -- sheets,
+    CSV and the summaries' Annual sheet -- if an annual report for the year was accepted."""
+    data = load(ws, fy, quarter, annual=annual)
     folder = output_folder(ws, fy, data.quarter, out)
     stem = f"PBP consolidated {data.period}"
     csv_paths = [folder / f"{stem} - categories.csv", folder / f"{stem} - partnerships.csv"]
+    if data.annual is not None:
+        csv_paths.append(folder / f"{stem} - annual.csv")
     rows = category_rows(data)
     workbook = write_workbook(data, folder / f"{stem}.xlsx", [p.name for p in csv_paths], rows)
     write_csv(csv_paths[0], CSV_CATEGORY_KEYS, rows)
     write_csv(csv_paths[1], CSV_PARTNERSHIP_KEYS, partnership_rows(data))
+    if data.annual is not None:
+        write_csv(csv_paths[2], CSV_ANNUAL_KEYS, annual_rows(data))
     written: list[Path] = []
     if summaries:
         from .summary import write_summaries

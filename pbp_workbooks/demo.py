@@ -3,7 +3,12 @@
 init -> generate Q1 -> schools fill it in (one never arrives) -> ingest -> generate Q2
 -> schools fill it in, four with a deliberate problem -> ingest (feedback workbooks) ->
 status and findings -> the schools correct the FEEDBACK workbooks and send them back ->
-ingest (version 2 becomes official) -> consolidate -> headteacher summaries.
+ingest (version 2 becomes official) -> consolidate -> headteacher summaries. Then the
+annual report: generate it for the year (Q4 is not in the demo, so nothing is pre-filled
+from it) -> partnerships fill it in (``annual_samples.filled_values``), one with pupils by
+gender that do not add up -> ingest -> that partnership corrects its feedback workbook ->
+ingest -> consolidate without --quarter: the LA workbook gains the annual overview and
+each headteacher summary an Annual sheet.
 
 Schools' answers are typed into the issued workbooks by defined name with openpyxl,
 as a person with Excel would fill the yellow cells. Values come from
@@ -23,7 +28,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from . import config, samples
+from . import annual_samples, config, history, samples
 from . import roster as roster_mod
 from . import spec as spec_mod
 from .errors import UsageError
@@ -92,6 +97,10 @@ def type_into(src: Path, dst: Path, values: dict[str, Any]) -> None:
 def typed(spec: Spec, values: dict[str, Any], quarter: int) -> dict[str, Any]:
     """Only what a person can type in this quarter's workbook: the open inputs."""
     return {k: v for k, v in values.items() if k in spec.by_name and spec[k].is_open(quarter)}
+
+
+# The annual report's deliberate problem: partnership -> (what goes wrong, field, how much is added).
+ANNUAL_PROBLEM = ("East", "pupils by gender that do not add up to the pupils supported", "gender_girls_pupils", 2)
 
 
 # --------------------------------------------------------------------------- sample values
@@ -275,6 +284,8 @@ def run_demo(root: Path, say: Callable[[str], None] | None = None) -> int:
         else:
             out(f"        {ln.partnership:<8} {ln.label}")
     out("")
+    annual = run_annual(ws, root, fy, out, rel)
+    out("")
     out("Where everything is:")
     out(f"  {rel(ws.folder('outbox'))}/                  the workbooks the LA issued (Q1, Q2)")
     out(f"  {RETURNS}/  the returns the schools sent back (and the corrected ones)")
@@ -284,8 +295,85 @@ def run_demo(root: Path, say: Callable[[str], None] | None = None) -> int:
         out(f"  {rel(p)}")
     out(f"  {rel(result.folder)}/summary - <Partnership>.xlsx  ({len(result.summaries)} headteacher summaries)")
     out("  .pbp/ledger.sqlite, .pbp/archive/  every file received, byte for byte")
+    out(f"  {rel(annual.workbook)}  sheets {', '.join(PUBLISHED)}: the annual overview (published: small "
+        "numbers suppressed)")
+    for p in annual.csv[2:]:
+        out(f"  {rel(p)}")
+    out(f"  {RETURNS}/{fy} Annual/ (and '{fy} Annual corrected/')  the annual reports the partnerships sent")
     out(f"Done in {time.monotonic() - started:.1f} s. Try: cd {root} && pbp status --year {YEAR}")
     return 0
+
+
+PUBLISHED = ("Annual KPIs", "Annual pupils", "Annual delivery")
+
+
+def run_annual(ws: Workspace, root: Path, fy: FinancialYear, out: Callable[[str], None],
+               rel: Callable[[Any], str]) -> Any:
+    """The annual report loop (steps A1-A5), ending with the consolidation's annual overview."""
+    from .consolidate import consolidate
+    from .generate import generate
+    from .ingest import ingest
+
+    aspec = spec_mod.load("annual")
+    qspec = spec_mod.load("quarterly")
+    params = ws.config.thresholds.params()
+    roster = roster_mod.load(ws.roster_path)
+    issued = generate(ws, "annual", fy, None, None)
+    out(f"[A1/5] Annual report {fy}: {len(issued)} workbooks issued into {rel(issued[0].parent)}/ (no Q4 return in "
+        "the demo, so the partnerships type the budget summary)")
+    who, what, name, extra = ANNUAL_PROBLEM
+    sent: list[Path] = []
+    fixes: dict[str, dict[str, Any]] = {}
+    with Ledger(ws.ledger_path) as ledger:
+        prefills = {i.partnership: history.typed_values(aspec, i.prefill_json)
+                    for i in ledger.issued_for("annual", str(fy), None)}
+        placements = {}
+        for prov in roster.provisions:
+            got = [history.official_values(ledger, qspec, str(fy), q, prov.partnership) for q in (1, 2, 3, 4)]
+            placements[prov.partnership] = sum(v.get("placements_outside_ks") or 0 for v in got if v is not None)
+    for i, prov in enumerate(roster.provisions):
+        p = prov.partnership
+        values = annual_samples.filled_values(aspec, fy, prefills[p], seed=900 + i, params=params,
+                                              placements=placements[p], ehcp=0)
+        v = {k: x for k, x in values.items() if k in aspec.by_name and aspec[k].is_input}
+        if p == who:
+            fixes[p] = {name: v[name]}
+            v[name] += extra
+        src = _issued(issued, p)
+        dst = root / RETURNS / f"{fy} Annual" / src.name
+        type_into(src, dst, v)
+        sent.append(dst)
+    out(f"[A2/5] All {len(sent)} partnerships fill theirs in; {who} sends {what}: "
+        f"{rel(root / RETURNS / f'{fy} Annual')}/")
+    reports = ingest(ws, sent)
+    _print_reports(out, reports, rel)
+    corrected: list[Path] = []
+    for r in reports:
+        if r.ok or not r.identity or "feedback" not in r.extra:
+            continue
+        dst = root / RETURNS / f"{fy} Annual corrected" / Path(r.file).name
+        type_into(Path(r.extra["feedback"]), dst, fixes[r.identity["partnership"]])
+        corrected.append(dst)
+    out(f"[A3/5] {len(corrected)} partnership corrects its FEEDBACK workbook and sends it back")
+    _print_reports(out, ingest(ws, corrected), rel)
+    result = consolidate(ws, fy, None, None)
+    a = result.data.annual
+    assert a is not None
+    out(f"[A4/5] Consolidated {result.data.period} with the annual overview ({len(a.accepted())} of {len(a.lines)} "
+        "annual reports accepted):")
+    from .consolidate import KPI, KPI_BETTER, kpi_status
+
+    for ln in a.lines:
+        if ln.values is None:
+            out(f"        {ln.partnership:<8} {ln.label}")
+            continue
+        statuses = [kpi_status(ln.values.get(f"kpi_{k}_target"), ln.values.get(f"kpi_{k}_actual"),
+                               KPI_BETTER.get(k, "higher")) for k, _ in a.rows(KPI)]
+        out(f"        {ln.partnership:<8} {ln.label:<20} pupils supported {a.pupils(ln.partnership)!s:>3}; "
+            f"KPI targets met {statuses.count('Met')} of {len(statuses)}")
+    out(f"[A5/5] {len(result.summaries)} headteacher summaries now have an Annual sheet; pupil counts of 1 to 4 are "
+        "shown as 'c' (and a second count where the first could be worked out from the total)")
+    return result
 
 
 def _print(text: str) -> None:

@@ -7,11 +7,21 @@ category, spend by quarter, balance brought forward vs forecast at year end). Th
 Figures sheet holds the numbers the charts draw (totals are live formulas with cached
 values). Counts of pupils from 1 to 4 are shown as "fewer than 5" so that no child can be
 identified. Everything that came from a return is written as text, never as a formula.
+
+When the consolidation has the annual overview (``pbp consolidate`` without --quarter and
+an accepted annual report for the year), an Annual sheet follows: KPIs against targets
+with a word for each ("Met" / "Not met" / "No data", colour only as a help), the pupil
+profile (gender, ethnicity, SEND, key stage: counts and shares, next to the LA's shares)
+and service delivery. It is a published sheet: its pupil counts are the LA overview's,
+suppressed with the same pattern (suppression.py: "c" for 1 to 4 pupils, and a second
+cell hidden wherever the first could be worked out from the total).
 """
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date
@@ -19,20 +29,30 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from . import suppression
 from .config import Thresholds
 from .consolidate import (
+    BREAKDOWNS,
+    KPI,
+    KPI_BETTER,
+    KPI_FILLS,
+    METHODS,
     MONEY_FMT,
     PCT_FMT,
     RAG_FILLS,
     Book,
     Consolidation,
     Figures,
+    _count,
     cell,
     gbp,
+    kpi_status,
     pct_text,
+    put_count,
     put_date,
     put_formula,
     put_num,
+    put_share,
     put_text,
     ratio,
     summary_file_name,
@@ -81,14 +101,65 @@ def la_picture(c: Consolidation) -> LaPicture:
     total: dict[str, Decimal | None] = {}
     median: dict[str, Decimal | None] = {}
     for m in MEASURES:
-        median[m.key] = c.la_median(lambda f, k=m.key: measure(f, k))
+        median[m.key] = c.la_median(functools.partial(measure, key=m.key))
         if m.kind == "money":
-            total[m.key] = c.la_total(lambda f, k=m.key: measure(f, k))
+            total[m.key] = c.la_total(functools.partial(measure, key=m.key))
     total["spent_pct"] = ratio(c.la_total(lambda f: f.to_date), c.la_total(lambda f: f.budget))
     total["variance_pct"] = ratio(c.la_total(lambda f: f.variance), c.la_total(lambda f: f.budget))
     total["balance_pct"] = ratio(c.la_total(lambda f: f.forecast_balance), c.la_total(lambda f: f.allocation))
     placements = sum(ln.figures.placements or 0 for ln in c.lines.values() if ln.figures is not None)
     return LaPicture(len(c.provisions), len(c.accepted()), total, median, placements)
+
+
+Count = int | str | None  # a published count: a number, suppression.MARKER or blank
+
+
+@dataclass(frozen=True)
+class AnnualSummary:
+    """One partnership's annual report as its summary shows it (counts already suppressed)."""
+
+    year: str
+    label: str
+    accepted: bool
+    # indicator, target, actual, better when, status word, commentary
+    kpis: tuple[tuple[str, Decimal | None, Decimal | None, str, str, str | None], ...] = ()
+    # breakdown title, ((group, pupils, share, LA share), ...), pupils supported
+    profiles: tuple[tuple[str, tuple[tuple[str, Count, Decimal | str | None, Decimal | str | None], ...], Count],
+                    ...] = ()
+    delivery: tuple[tuple[str, Count | Decimal], ...] = ()
+    methods: tuple[tuple[str, Count, int | None], ...] = ()  # method, pupils, sessions
+
+
+def annual_summary(c: Consolidation, partnership: str) -> AnnualSummary | None:
+    a = c.annual
+    if a is None:
+        return None
+    ln = a.line(partnership)
+    v = ln.values
+    if v is None:
+        return AnnualSummary(str(c.year), ln.label, False)
+    dec = lambda x: x if isinstance(x, Decimal) else (Decimal(x) if isinstance(x, int) else None)  # noqa: E731
+    kpis = []
+    for key, label in a.rows(KPI):
+        better = KPI_BETTER.get(key, "higher")
+        t, act = v.get(f"kpi_{key}_target"), v.get(f"kpi_{key}_actual")
+        comment = v.get(f"kpi_{key}_commentary")
+        kpis.append((label, dec(t), dec(act), better, kpi_status(t, act, better),
+                     comment if isinstance(comment, str) and comment else None))
+    profiles = []
+    for b in BREAKDOWNS:
+        groups = tuple((label, a.cell(b, k, partnership), a.share(b, k, partnership), a.la_share(b, k))
+                       for k, label in a.rows(b))
+        profiles.append((a.title(b).replace("Service delivery: p", "P"), groups, a.pupils(partnership)))
+    stay = v.get("avg_stay_weeks")
+    delivery = (("Pupils supported", a.pupils(partnership)),
+                ("Schools supported", _count(v.get("schools_supported"))),
+                ("Schools in the partnership", _count(v.get("partnership_schools"))),
+                ("Average length of stay (weeks)", dec(stay)),
+                ("Pupils placed outside their key stage", a.placements(partnership)))
+    methods = tuple((label, a.methods(k, partnership), _count(v.get(f"methods_{k}_sessions")))
+                    for k, label in a.rows(METHODS))
+    return AnnualSummary(str(c.year), ln.label, True, tuple(kpis), tuple(profiles), delivery, methods)
 
 
 @dataclass(frozen=True)
@@ -109,6 +180,7 @@ class SummaryInput:
     la: LaPicture
     categories: tuple[str, ...]
     thresholds: Thresholds
+    annual: AnnualSummary | None = None
 
     @property
     def period_long(self) -> str:
@@ -152,7 +224,8 @@ def inputs(c: Consolidation, folder: Path) -> list[SummaryInput]:
             ln.provision.host_school, ln.provision.provision, ln.label, ln.state,
             ln.official.version if ln.official and ln.figures else None,
             date.fromisoformat(ln.official.received_at[:10]) if ln.official and ln.figures else None,
-            ln.figures, placements, la, tuple(label for _, label in c.categories), c.thresholds))
+            ln.figures, placements, la, tuple(label for _, label in c.categories), c.thresholds,
+            annual_summary(c, ln.partnership)))
     return out
 
 
@@ -160,7 +233,7 @@ def write_summaries(c: Consolidation, folder: Path, *, progress: Any = None) -> 
     jobs = inputs(c, folder)
     workers = min(os.cpu_count() or 1, 8)
     if len(jobs) < PARALLEL_FROM or workers < 2:
-        done = map(write_summary, jobs)
+        done: Iterable[Path] = map(write_summary, jobs)
         return list(progress(done, len(jobs), "Summaries") if progress else done)
     with ProcessPoolExecutor(max_workers=workers) as pool:
         done = pool.map(write_summary, jobs, chunksize=max(1, len(jobs) // (workers * 8)))
@@ -196,6 +269,8 @@ def write_summary(s: SummaryInput) -> Path:
         if layout is None:
             figures.write_string(0, 0, "No accepted return yet: no figures.", book.fmt(bold=True))
         _summary_sheet(book, summary, s, layout)
+        if s.annual is not None:
+            _annual_sheet(book, book.wb.add_worksheet("Annual"), s, s.annual)
         summary.activate()
         book.close()
 
@@ -415,4 +490,86 @@ def _figures_sheet(book: Book, ws: Any, s: SummaryInput) -> _Layout:
     return lay
 
 
-__all__ = ["LaPicture", "SummaryInput", "inputs", "la_picture", "sentence", "write_summaries", "write_summary"]
+def _annual_sheet(book: Book, ws: Any, s: SummaryInput, a: AnnualSummary) -> None:
+    ws.hide_gridlines(2)
+    ws.set_column(0, 0, 44)
+    ws.set_column(1, 4, 13)
+    ws.set_column(5, 5, 60)
+    ws.write_string(0, 0, f"{s.partnership} – annual report {a.year}", book.fmt(bold=True, font_size=16))
+    ws.write_string(1, 0, (f"From the annual report the LA accepted ({a.label})." if a.accepted else
+                           f"No accepted annual report: {a.label}.") + f" Prepared by {s.la_name}.",
+                    book.fmt(italic=True, font_color="#595959"))
+    ws.write_string(2, 0, suppression.LEGEND, book.fmt(italic=True, font_color="#595959"))
+    if not a.accepted:
+        ws.write_string(4, 0, "No data – the KPIs, pupil profile and service delivery appear here once the LA has "
+                              "accepted the annual report.", book.fmt(bold=True, font_size=12))
+        return
+    hdr = book.fmt(bold=True, bg_color="#D9E1F2", border=1, text_wrap=True, align="center")
+    box = book.fmt(border=1, text_wrap=True)
+    r = 4
+    ws.write_string(r, 0, "Key performance indicators against targets", book.fmt(bold=True, font_size=12))
+    r += 1
+    for j, h in enumerate(["Indicator", "Target", "Actual", "Better when", "Target met?", "Commentary"]):
+        ws.write_string(r, j, h, hdr)
+    r += 1
+    first = r
+    for label, target, actual, better, status, comment in a.kpis:
+        ws.write_string(r, 0, label, box)
+        put_num(ws, r, 1, target, book.fmt(border=1, num_format="0.0##"))
+        put_num(ws, r, 2, actual, book.fmt(border=1, num_format="0.0##", bold=True))
+        ws.write_string(r, 3, better, book.fmt(border=1, align="center"))
+        ws.write_string(r, 4, status, book.fmt(border=1, bold=True, align="center"))
+        put_text(ws, r, 5, comment, box)
+        r += 1
+    for word, (bg, fg) in KPI_FILLS.items():
+        ws.conditional_format(first, 4, r - 1, 4, {"type": "cell", "criteria": "equal to", "value": f'"{word}"',
+                                                   "format": book.wb.add_format({"bg_color": bg, "font_color": fg,
+                                                                                 "bold": True})})
+    met = sum(1 for k in a.kpis if k[4] == "Met")
+    known = sum(1 for k in a.kpis if k[4] != "No data")
+    ws.write_string(r, 0, f"{met} of {known} targets met.", book.fmt(bold=True))
+    r += 2
+    ws.write_string(r, 0, "Service delivery", book.fmt(bold=True, font_size=12))
+    r += 1
+    for label, value in a.delivery:
+        ws.write_string(r, 0, label, box)
+        if isinstance(value, Decimal):
+            put_num(ws, r, 1, value, book.fmt(border=1, num_format="0.0", bold=True))
+        else:
+            put_count(book, ws, r, 1, value, border=1, bold=True)
+        r += 1
+    for j, h in enumerate(["Delivery method", "Pupils", "Sessions"]):
+        ws.write_string(r, j, h, hdr)
+    r += 1
+    for label, pupils, sessions in a.methods:
+        ws.write_string(r, 0, label, box)
+        put_count(book, ws, r, 1, pupils, border=1)
+        put_num(ws, r, 2, sessions, book.fmt(border=1, num_format="0"))
+        r += 1
+    ws.write_string(r, 0, "A pupil supported in more than one way counts under each method.",
+                    book.fmt(italic=True, font_color="#595959"))
+    r += 2
+    ws.write_string(r, 0, "Pupil profile", book.fmt(bold=True, font_size=12))
+    r += 1
+    for title, groups, total in a.profiles:
+        for j, h in enumerate([title, "Pupils", "Share", "LA share"]):
+            ws.write_string(r, j, h, hdr)
+        r += 1
+        for label, pupils, share, la_share in groups:
+            ws.write_string(r, 0, label, box)
+            put_count(book, ws, r, 1, pupils, border=1)
+            put_share(book, ws, r, 2, share, border=1)
+            put_share(book, ws, r, 3, la_share, border=1)
+            r += 1
+        ws.write_string(r, 0, "Total (pupils supported)", book.fmt(border=1, bold=True))
+        put_count(book, ws, r, 1, total, border=1, bold=True)
+        ws.write_blank(r, 2, None, book.fmt(border=1))
+        ws.write_blank(r, 3, None, book.fmt(border=1))
+        r += 2
+    ws.set_portrait()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+
+
+__all__ = ["AnnualSummary", "LaPicture", "SummaryInput", "annual_summary", "inputs", "la_picture", "sentence",
+           "write_summaries", "write_summary"]

@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 
 from pbp_workbooks.cli import main
-from pbp_workbooks.demo import MARKER, PROBLEMS, RETURNS, prepare
+from pbp_workbooks.demo import ANNUAL_PROBLEM, MARKER, PROBLEMS, RETURNS, prepare
 from pbp_workbooks.periods import FinancialYear
 from pbp_workbooks.status import status_rows
 from pbp_workbooks.workspace import Workspace
@@ -67,6 +67,28 @@ def test_demo_shows_the_problems_it_planted(demo_dir: tuple[Path, str]) -> None:
     assert q1 and all(r[3].startswith("MISSING") and r[5] is None for r in q1)
 
 
+def test_demo_runs_the_annual_report_too(demo_dir: tuple[Path, str]) -> None:
+    root, out = demo_dir
+    ws = Workspace(root.resolve())
+    rows = [r for r in status_rows(ws, FinancialYear.parse("2025-26"), None) if r["kind"] == "annual"]
+    who = ANNUAL_PROBLEM[0]
+    assert {r["partnership"]: (r["state"], r["official_version"]) for r in rows} == {
+        p: ("accepted", 2 if p == who else 1) for p in ("North", "East", "South", "West", "Central")}
+    assert len(list((root / RETURNS / "2025-26 Annual").glob("*.xlsx"))) == 5
+    assert len(list((root / RETURNS / "2025-26 Annual corrected").glob("*.xlsx"))) == 1
+    wb = openpyxl.load_workbook(root / "reports" / "2025-26 Q2" / "PBP consolidated 2025-26 Q2.xlsx", data_only=True)
+    assert {"Annual KPIs", "Annual pupils", "Annual delivery"} <= set(wb.sheetnames)
+    kpis = [r for r in wb["Annual KPIs"].iter_rows(min_row=6, values_only=True) if r[0]]
+    assert {r[0] for r in kpis if r[6] in ("Met", "Not met")} == {"North", "East", "South", "West", "Central"}
+    pupils = [r for r in wb["Annual pupils"].iter_rows(values_only=True) if r[0] in ("North", "LA total")]
+    assert pupils and all(isinstance(r[2], int) and r[2] > 0 for r in pupils)
+    summary = openpyxl.load_workbook(root / "reports" / "2025-26 Q2" / "summary - North.xlsx", read_only=True)
+    assert "Annual" in summary.sheetnames
+    assert (root / "reports" / "2025-26 Q2" / "PBP consolidated 2025-26 Q2 - annual.csv").is_file()
+    for text in ("[A1/5]", "[A5/5]", "A-E201", "annual overview"):
+        assert text in out, text
+
+
 def test_demo_refuses_a_folder_that_is_not_a_demo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     target = tmp_path / "mine"
     target.mkdir()
@@ -101,3 +123,5 @@ def test_demo_is_deterministic(demo_dir: tuple[Path, str], tmp_path: Path) -> No
         return [ln for ln in text.splitlines() if not ln.startswith(("Done in", "pbp demo:"))]
 
     assert strip(out) == strip(out2)
+    annual = Path("reports", "2025-26 Q2", "PBP consolidated 2025-26 Q2 - annual.csv")
+    assert (root / annual).read_bytes() == (again / annual).read_bytes()

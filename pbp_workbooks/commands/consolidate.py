@@ -6,7 +6,8 @@ from pathlib import Path
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--year", required=True, help="financial year, e.g. 2025-26")
-    p.add_argument("--quarter", help="1-4: the period to consolidate (default: the latest quarter issued)")
+    p.add_argument("--quarter", help="1-4: the period to consolidate (default: the latest quarter issued, plus the annual "
+                        "overview when the LA has accepted annual reports for the year)")
     p.add_argument("--out", type=Path,
                    help="output folder (default: the workspace's reports folder, reports/<year> Q<n>/)")
     p.add_argument("--no-summaries", action="store_true", help="skip the headteacher summary workbooks")
@@ -38,6 +39,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"workbook:  {out.workbook}")
     for p in out.csv:
         print(f"csv:       {p}")
+    if data.annual is not None:
+        a = data.annual
+        print(f"annual:    overview of {len(a.accepted())} of {len(a.lines)} accepted annual reports (sheets Annual KPIs, "
+              "Annual pupils, Annual delivery; small numbers suppressed)")
     if out.summaries:
         print(f"summaries: {len(out.summaries)} in {out.folder}")
     return 0
