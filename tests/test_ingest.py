@@ -129,3 +129,23 @@ def test_folders_are_walked_and_lock_files_skipped(workspace, clean_north: Path,
     (clean_north.parent / "~$lock.xlsx").write_bytes(b"lock")
     code, reports = run_json(capsys, "ingest", str(clean_north.parent))
     assert code == 0 and [Path(r["file"]).name for r in reports] == [clean_north.name]
+
+
+def test_text_from_a_return_never_becomes_a_formula_in_feedback(workspace, q2_files: list[Path], tmp_path: Path,
+                                                                  capsys) -> None:
+    import zipfile
+
+    values = clean_values(SPEC, 2, Decimal("412500.00"), seed=15)
+    evil = {"exp_transport_commentary": '=HYPERLINK("http://example.invalid","x")', "role": "+1+1",
+            "other_description": "@SUM(A1)", "surplus_other_description": "-2+3"}
+    bad = tmp_path / "evil.xlsx"
+    fill_openpyxl(north(q2_files), bad, {**values, **evil, "email": "not an email"})
+    code, [r] = run_json(capsys, "ingest", str(bad))
+    assert code == 1 and r["feedback"]
+    ws = openpyxl.load_workbook(r["feedback"])["Return"]
+    for name, text in evil.items():
+        c = ws[SPEC[name].cell]
+        assert (c.value, c.data_type) == (text, "s"), name
+    with zipfile.ZipFile(r["feedback"]) as zf:
+        sheet = zf.read("xl/worksheets/sheet2.xml").decode()
+    assert "HYPERLINK" not in sheet and "SUM(A1)" not in sheet  # only in shared strings, never in <f>
