@@ -42,7 +42,7 @@ from . import roster as roster_mod
 from . import spec as spec_mod
 from .config import Thresholds
 from .errors import ConfigError, UsageError
-from .generate import safe_file_name
+from .filenames import safe_file_name
 from .ledger import Ledger, Received, received_for
 from .periods import QUARTER_MONTHS, FinancialYear
 from .spec import Spec

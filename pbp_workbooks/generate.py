@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import secrets
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -17,6 +16,7 @@ from typing import Any
 from . import roster as roster_mod
 from . import spec as spec_mod
 from .errors import ConfigError
+from .filenames import safe_file_name
 from .ledger import Issued, Ledger, now
 from .periods import QUARTER_MONTHS, FinancialYear
 from .progress import progress
@@ -25,13 +25,6 @@ from .workspace import Workspace
 from .writer import Identity, WorkbookWriter
 
 PARALLEL_FROM = 20
-_UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f]+')
-
-
-def safe_file_name(text: str) -> str:
-    return _UNSAFE.sub("-", text).strip(" .")[:180]
-
-
 def prefill(spec: Spec, sources: dict[str, Any]) -> dict[str, Any]:
     """Values for every field whose spec names a source we have a value for."""
     return {f.name: sources[f.source] for f in spec.fields if f.source and f.source in sources}

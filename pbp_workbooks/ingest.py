@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import PbpError, UnreadableFile
+from .filenames import safe_file_name
 from .findings import FileReport, Finding
-from .generate import safe_file_name
 from .ledger import Ledger, Received, received_by_sha, record_received
 from .roster import Roster
 from .roster import load as load_roster

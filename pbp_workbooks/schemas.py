@@ -1,19 +1,23 @@
-"""Field rules as pandera schemas, derived from the spec (one schema per spec and quarter).
+"""Field rules as a pandera schema, derived from the spec (one schema per spec and period).
 
-A batch of returns is validated as ONE frame (one row per return, one column per open
-input) with ``lazy=True``, so every problem of every file comes back from a single
-pandera call; failure cases are turned into one finding per cell. pandas and pandera
-are imported here only, so commands that don't validate stay fast to start.
+A batch of returns is validated as ONE long frame (one row per return and open input,
+carrying that input's constraints from the spec as columns) with ``lazy=True``: every
+problem of every file comes back from a single pandera call, and each failure case is
+one cell. A wide frame (one column per input) costs pandera ~2.5 ms per column, 0.3 s
+per call for the quarterly return; the long frame has a handful of columns. pandas and
+pandera are imported here only, so commands that don't validate stay fast to start.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import cache
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
@@ -30,83 +34,156 @@ MONEY = ("money", "signed_money")
 TEXT = ("text", "email", "choice", "yesno")
 
 
+_NUMERIC = {"money", "signed_money", "integer", "number"}
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """The open inputs of one template and period, with their constraints as columns."""
+
+    fields: tuple[Field, ...]
+    constraints: pd.DataFrame  # one row per field: lo, hi, dlo, dhi, maxlen, required, ...
+    allowed: frozenset[str]  # "<field>\u241f<choice>" for every choice field
+
+
 @cache
-def schema(spec: Spec, quarter: int | None, year: str) -> tuple[pa.DataFrameSchema, dict[tuple[str, int], str]]:
-    """The schema, and which rule suffix each (column, check number) stands for."""
+def _layout(spec: Spec, quarter: int | None, year: str) -> _Layout:
     fy = FinancialYear.parse(year)
-    columns: dict[str, pa.Column] = {}
-    codes: dict[tuple[str, int], str] = {}
-    for f in spec.fields:
-        if not f.is_open(quarter):
-            continue
-        checks: list[tuple[pa.Check, str]] = []
+    fields = tuple(f for f in spec.fields if f.is_open(quarter))
+    rows = []
+    for f in fields:
+        lo: Any = None
+        hi: Any = None
+        dlo: Any = None
+        dhi: Any = None
         if f.type in MONEY:
             assert f.min is not None and f.max is not None
-            checks.append((pa.Check.in_range(to_pence(f.min), to_pence(f.max)), "E103"))
-            dtype: Any = "Int64"
+            lo, hi = to_pence(f.min), to_pence(f.max)
         elif f.type == "integer":
-            checks.append((pa.Check.in_range(int(f.min or 0), int(f.max if f.max is not None else 10**6)), "E103"))
-            dtype = "Int64"
+            lo, hi = int(f.min or 0), int(f.max if f.max is not None else 10**6)
         elif f.type == "number":
             assert f.min is not None and f.max is not None
-            checks.append((pa.Check.in_range(float(f.min), float(f.max)), "E103"))
-            dtype = "Float64"
+            lo, hi = float(f.min), float(f.max)
         elif f.type == "date":
-            lo, hi = fy.window(f.window or "year")
-            checks.append((pa.Check.in_range(pd.Timestamp(lo), pd.Timestamp(hi)), "E107"))
-            dtype = "datetime64[ns]"
-        else:
-            dtype = "string"
-            if f.max_length:
-                checks.append((pa.Check.str_length(max_value=f.max_length), "E105"))
-            if f.type == "email":
-                checks.append((pa.Check.str_matches(EMAIL), "E108"))
-            if f.choices:
-                checks.append((pa.Check.isin(list(f.choices)), "E106"))
-        for i, (_check, suffix) in enumerate(checks):
-            codes[(f.name, i)] = suffix
-        columns[f.name] = pa.Column(dtype, [c for c, _ in checks], nullable=not f.is_required(quarter),
-                                    required=True, coerce=False)
-    return pa.DataFrameSchema(columns, name=f"{spec.id} {year} Q{quarter}", strict=False), codes
+            d0, d1 = fy.window(f.window or "year")
+            dlo, dhi = pd.Timestamp(d0), pd.Timestamp(d1)
+        rows.append({"field": f.name, "numeric": f.type in _NUMERIC, "is_date": f.type == "date",
+                     "lo": lo, "hi": hi, "dlo": dlo, "dhi": dhi,
+                     "maxlen": f.max_length if f.type not in _NUMERIC and f.type != "date" else None,
+                     "required": f.is_required(quarter), "is_email": f.type == "email",
+                     "has_choices": bool(f.choices) and f.type not in _NUMERIC})
+    constraints = pd.DataFrame(rows).astype({"field": "string", "lo": "Float64", "hi": "Float64", "maxlen": "Int64",
+                                             "dlo": "datetime64[ns]", "dhi": "datetime64[ns]"})
+    allowed = frozenset(f"{f.name}\u241f{c}" for f in fields if f.choices for c in f.choices)
+    return _Layout(fields, constraints, allowed)
 
 
-def frame(spec: Spec, quarter: int | None, rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> pd.DataFrame:
-    data: dict[str, Any] = {}
-    for name in columns:
-        f = spec[name]
-        col = [r.get(name) for r in rows]
-        if f.type in MONEY:
-            data[name] = pd.array([None if v is None else to_pence(v) for v in col], dtype="Int64")
-        elif f.type == "integer":
-            data[name] = pd.array(col, dtype="Int64")
-        elif f.type == "number":
-            data[name] = pd.array([None if v is None else float(v) for v in col], dtype="Float64")
-        elif f.type == "date":
-            data[name] = pd.to_datetime(pd.Series([v if isinstance(v, date) else None for v in col], dtype="object"))
-        else:
-            data[name] = pd.array([None if v is None else str(v) for v in col], dtype="string")
-    return pd.DataFrame(data, index=range(len(rows)))
+# Frame-wide checks on the long frame; each row is one input of one return. A check is
+# true where the row is fine. Their names are the field-rule suffixes.
+def _required(df: pd.DataFrame) -> pd.Series:
+    return ~(df["required"] & df["blank"])
+
+
+def _range(df: pd.DataFrame) -> pd.Series:
+    ok = (df["val"] >= df["lo"]) & (df["val"] <= df["hi"])
+    return (df["blank"] | ~df["numeric"] | ok).fillna(True).astype(bool)
+
+
+def _dates(df: pd.DataFrame) -> pd.Series:
+    ok = (df["date"] >= df["dlo"]) & (df["date"] <= df["dhi"])
+    return (df["blank"] | ~df["is_date"] | ok.fillna(False)).astype(bool)
+
+
+def _length(df: pd.DataFrame) -> pd.Series:
+    return (df["text"].isna() | df["maxlen"].isna() | (df["text"].str.len() <= df["maxlen"])).fillna(True).astype(bool)
+
+
+def _email(df: pd.DataFrame) -> pd.Series:
+    return (~df["is_email"] | df["text"].isna() | df["text"].str.fullmatch(EMAIL)).fillna(False).astype(bool)
+
+
+def _choice_check(allowed: frozenset[str]) -> Any:
+    def check(df: pd.DataFrame) -> pd.Series:
+        key = df["field"] + "\u241f" + df["text"]
+        return (~df["has_choices"] | df["text"].isna() | key.isin(list(allowed))).fillna(False).astype(bool)
+
+    return check
+
+
+@cache
+def schema(spec: Spec, quarter: int | None, year: str) -> pa.DataFrameSchema:
+    layout = _layout(spec, quarter, year)
+    checks = [pa.Check(_required, name="E101"), pa.Check(_range, name="E103"), pa.Check(_dates, name="E107"),
+              pa.Check(_length, name="E105"), pa.Check(_email, name="E108"),
+              pa.Check(_choice_check(layout.allowed), name="E106")]
+    return pa.DataFrameSchema(
+        {"ret": pa.Column("int64"), "field": pa.Column("string"), "val": pa.Column("Float64", nullable=True),
+         "date": pa.Column("datetime64[ns]", nullable=True), "text": pa.Column("string", nullable=True)},
+        checks=checks, name=f"{spec.id} {year} Q{quarter}", strict=False)
+
+
+def frame(spec: Spec, quarter: int | None, year: str, rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    """The batch in long form: one row per (return, open input), with its constraints."""
+    layout = _layout(spec, quarter, year)
+    n = len(layout.fields)
+    val: list[float | None] = []
+    dates: list[date | None] = []
+    text: list[str | None] = []
+    blank: list[bool] = []
+    for r in rows:
+        for f in layout.fields:
+            v = r.get(f.name)
+            blank.append(v is None or (isinstance(v, str) and not v.strip()))
+            if v is None:
+                val.append(None)
+                dates.append(None)
+                text.append(None)
+            elif f.type in MONEY:
+                val.append(float(to_pence(v)))
+                dates.append(None)
+                text.append(None)
+            elif f.type in ("integer", "number"):
+                val.append(float(v))
+                dates.append(None)
+                text.append(None)
+            elif f.type == "date":
+                val.append(None)
+                dates.append(v if isinstance(v, date) else None)
+                text.append(None)
+            else:
+                val.append(None)
+                dates.append(None)
+                text.append(str(v))
+    df = layout.constraints.iloc[np.tile(np.arange(n), len(rows))].reset_index(drop=True)
+    df["ret"] = np.repeat(np.arange(len(rows), dtype="int64"), n)
+    df["val"] = pd.array(val, dtype="Float64")
+    df["date"] = pd.to_datetime(pd.Series(dates, dtype="object"))
+    df["text"] = pd.array(text, dtype="string")
+    df["blank"] = blank
+    return df
 
 
 def validate(spec: Spec, quarter: int | None, year: str, rows: Sequence[dict[str, Any]]) -> list[list[Finding]]:
-    """Field findings for each row (return) of the batch, in order."""
-    sch, codes = schema(spec, quarter, year)
-    df = frame(spec, quarter, rows, list(sch.columns))
+    """Field findings for each return of the batch, in order: one pandera call, one finding
+    per cell and rule."""
+    sch = schema(spec, quarter, year)
+    df = frame(spec, quarter, year, rows)
     out: list[list[Finding]] = [[] for _ in rows]
+    if df.empty:
+        return out
     try:
         sch.validate(df, lazy=True)
     except SchemaErrors as err:
-        seen: set[tuple[int, str, str]] = set()
         fc = err.failure_cases
-        for col, check, number, idx in zip(fc["column"], fc["check"], fc["check_number"], fc["index"], strict=True):
-            if idx is None or pd.isna(idx) or col not in spec.by_name:
+        fc = fc[fc["index"].notna() & fc["check"].isin(FIELD_RULES.keys())]
+        seen: set[tuple[int, str, str]] = set()
+        rets, names = df["ret"].to_numpy(), df["field"].to_numpy()
+        for suffix, idx in zip(fc["check"], fc["index"], strict=True):
+            ret, name = int(rets[int(idx)]), str(names[int(idx)])
+            if (ret, name, suffix) in seen:
                 continue
-            suffix = "E101" if check == "not_nullable" else codes.get((col, int(number)), "E103")
-            key = (int(idx), col, suffix)
-            if key in seen:
-                continue
-            seen.add(key)
-            out[int(idx)].append(field_finding(spec, suffix, spec[col], rows[int(idx)].get(col), year))
+            seen.add((ret, name, suffix))
+            out[ret].append(field_finding(spec, suffix, spec[name], rows[ret].get(name), year))
     return out
 
 
