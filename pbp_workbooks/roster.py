@@ -169,9 +169,11 @@ _URN = re.compile(r"^\d{6}$")
 
 
 def _where(sheet: str, row: int, col: int) -> str:
-    from openpyxl.utils import get_column_letter
-
-    return f"roster.xlsx, sheet {sheet}, cell {get_column_letter(col)}{row}"
+    letters = ""
+    while col:
+        col, rem = divmod(col - 1, 26)
+        letters = chr(65 + rem) + letters
+    return f"roster.xlsx, sheet {sheet}, cell {letters}{row}"
 
 
 def _convert(value: Any, kind: str, where: str) -> Any:
@@ -226,22 +228,29 @@ def _convert(value: Any, kind: str, where: str) -> Any:
 
 
 def load(path: Path) -> Roster:
-    from openpyxl import load_workbook
+    """Read the roster with python-calamine (a fast reader: a 1,000-provision roster reads in
+    milliseconds, where openpyxl took seconds)."""
+    from python_calamine import CalamineWorkbook
 
     if not path.is_file():
         raise ConfigError(f"{path} is missing: run 'pbp init' or put the LA's roster there")
     try:
-        wb = load_workbook(path, read_only=True, data_only=True)
+        wb = CalamineWorkbook.from_path(str(path))
+        names = list(wb.sheet_names)
     except Exception as err:  # noqa: BLE001 - any unreadable roster is one message
         raise ConfigError(f"{path.name} cannot be opened as an Excel workbook ({type(err).__name__}); "
                           "save it as .xlsx") from None
     tables: dict[str, list[dict[str, Any]]] = {}
     try:
         for sheet, columns in SHEETS.items():
-            if sheet not in wb.sheetnames:
+            if sheet not in names:
                 raise ConfigError(f"roster.xlsx has no sheet called {sheet!r}")
-            rows = wb[sheet].iter_rows(values_only=True)
-            header = [str(h).strip().casefold() if h is not None else "" for h in next(rows, ())]
+            try:
+                grid = wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+            except Exception as err:  # noqa: BLE001
+                raise ConfigError(f"roster.xlsx, sheet {sheet} cannot be read ({type(err).__name__})") from None
+            rows = iter(grid)
+            header = [str(h).strip().casefold() if h not in (None, "") else "" for h in next(rows, ())]
             index: dict[str, int] = {}
             for heading, key, _kind, _req in columns:
                 if heading.casefold() not in header:
