@@ -338,19 +338,24 @@ class Line:
 
     @property
     def label(self) -> str:
-        s, late = self.status, " (late)" if self.status["late"] else ""
-        if self.figures is not None and self.official is not None:
-            text = ("Accepted with warnings" if self.official.status == "accepted_with_warnings" else "Accepted") + \
-                f" v{self.official.version}{late}"
-            if (s["latest_version"] or 0) > self.official.version:
-                text += f"; v{s['latest_version']} {str(s['latest_status']).replace('_', ' ')}"
-            return text
-        if s["state"] == "rejected":
-            return f"REJECTED (v{s['latest_version']}) – no accepted return{late}"
-        if s["state"] == "not issued":
-            return "NOT ISSUED"
-        return f"MISSING{late}"
+        return status_label(self.status, self.official if self.figures is not None else None, "return")
 
+
+
+def status_label(s: dict[str, Any], official: Official | None, what: str) -> str:
+    """The returns-status words shown for a provision (never colour alone)."""
+    late = " (late)" if s["late"] else ""
+    if official is not None:
+        text = ("Accepted with warnings" if official.status == "accepted_with_warnings" else "Accepted") + \
+            f" v{official.version}{late}"
+        if (s["latest_version"] or 0) > official.version:
+            text += f"; v{s['latest_version']} {str(s['latest_status']).replace('_', ' ')}"
+        return text
+    if s["state"] == "rejected":
+        return f"REJECTED (v{s['latest_version']}) – no accepted {what}{late}"
+    if s["state"] == "not issued":
+        return "NOT ISSUED"
+    return f"MISSING{late}"
 
 @dataclass
 class Consolidation:
@@ -1194,18 +1199,7 @@ class AnnualLine:
 
     @property
     def label(self) -> str:
-        s, late = self.status, " (late)" if self.status["late"] else ""
-        if self.values is not None and self.official is not None:
-            text = ("Accepted with warnings" if self.official.status == "accepted_with_warnings" else "Accepted") + \
-                f" v{self.official.version}{late}"
-            if (s["latest_version"] or 0) > self.official.version:
-                text += f"; v{s['latest_version']} {str(s['latest_status']).replace('_', ' ')}"
-            return text
-        if s["state"] == "rejected":
-            return f"REJECTED (v{s['latest_version']}) – no accepted annual report{late}"
-        if s["state"] == "not issued":
-            return "NOT ISSUED"
-        return f"MISSING{late}"
+        return status_label(self.status, self.official if self.values is not None else None, "annual report")
 
 
 @dataclass
