@@ -19,7 +19,6 @@ the same findings. No network, nothing outside the folder is touched.
 from __future__ import annotations
 
 import random
-import re
 import shutil
 import time
 from collections.abc import Callable
@@ -35,7 +34,9 @@ from .errors import UsageError
 from .findings import FileReport
 from .ledger import Ledger
 from .periods import FinancialYear
+from .reader import split_ref
 from .spec import Spec
+from .status import state_text
 from .workspace import Workspace
 
 MARKER = ".pbp-demo"
@@ -43,7 +44,6 @@ YEAR = "2025-26"
 PASSWORD = "demo"
 RETURNS = "returns-sent-by-schools"
 NEVER_SENT_Q1 = "West"
-_REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^!]+))!\$?([A-Z]{1,3})\$?(\d+)$")
 
 # The problems some schools send in Q2, and how they fix them in the feedback workbook.
 # partnership -> (what goes wrong, the values they type when correcting it)
@@ -65,12 +65,10 @@ PROBLEMS: dict[str, tuple[str, dict[str, Any]]] = {
 
 def name_cell(wb: Any, name: str) -> tuple[str, str]:
     """(sheet, cell) of a single-cell workbook-scope defined name."""
-    dn = wb.defined_names[name]
-    m = _REF.match(dn.attr_text.lstrip("="))
-    if m is None:
+    loc = split_ref(wb.defined_names[name].attr_text)
+    if loc is None:
         raise ValueError(f"defined name {name} is not a single cell")
-    sheet = m.group(1).replace("''", "'") if m.group(1) else m.group(2)
-    return sheet, f"{m.group(3)}{m.group(4)}"
+    return loc
 
 
 def type_into(src: Path, dst: Path, values: dict[str, Any]) -> None:
@@ -411,7 +409,5 @@ def _print_status(out: Callable[[str], None], rows: list[dict[str, Any]]) -> Non
     out(f"        {'period':<12} {'partnership':<12} {'state':<24} {'official':>8} {'received':>8}")
     for r in rows:
         official = f"v{r['official_version']}" if r["official_version"] else "-"
-        state = r["state"].replace("_", " ")
-        if r["state"] == "rejected":
-            state = f"rejected (v{r['latest_version']})"
+        state = state_text(r)
         out(f"        {r['period']:<12} {r['partnership']:<12} {state:<24} {official:>8} {r['received']:>8}")

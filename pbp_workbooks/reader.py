@@ -65,7 +65,8 @@ class NotOurTemplate(Exception):
         self.finding = finding
 
 
-def _split_ref(ref: str) -> tuple[str, str] | None:
+def split_ref(ref: str) -> tuple[str, str] | None:
+    """('Return', 'B13') for a single-cell reference like =Return!$B$13 (sheet quoted or not)."""
     m = _REF.match(ref.lstrip("="))
     if not m:
         return None
@@ -135,7 +136,7 @@ def _read_inputs(wb: RawWorkbook, data: ReturnData) -> None:
         if f.formula is not None:
             continue
         ref = wb.defined_names.get(f.name)
-        loc = _split_ref(ref) if ref else None
+        loc = split_ref(ref) if ref else None
         if loc is None or loc[0] not in sheet_names:
             data.findings.append(template_finding("T-E006", sheet=f.sheet, cell=f.cell, name=f.name, label=f.label))
             data.values[f.name] = None

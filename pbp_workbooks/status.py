@@ -57,3 +57,10 @@ def status_rows(ws: Workspace, fy: FinancialYear, quarter: int | None, today: da
                     "state": state, "due": due.isoformat() if due else None, "late": bool(late),
                 })
     return rows
+
+
+def state_text(row: dict[str, Any]) -> str:
+    """The state of one status row in words, e.g. 'accepted with warnings', 'rejected (v2)'."""
+    if row["state"] == "rejected":
+        return f"rejected (v{row['latest_version']})"
+    return str(row["state"]).replace("_", " ")

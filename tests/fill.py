@@ -26,22 +26,20 @@ from pbp_workbooks.config import Thresholds
 from pbp_workbooks.findings import FileReport
 from pbp_workbooks.ledger import Ledger
 from pbp_workbooks.periods import FinancialYear
+from pbp_workbooks.reader import split_ref
 from pbp_workbooks.spec import Spec
 from pbp_workbooks.validation import validate_paths
 from pbp_workbooks.workspace import Workspace, find
 from pbp_workbooks.xlsx_safe import Limits
 
-_REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^!]+))!\$?([A-Z]{1,3})\$?(\d+)$")
-
 
 def name_ref(wb: Workbook, name: str) -> tuple[str, str]:
     """(sheet, cell) a workbook-scope defined name points at, e.g. ('Return', 'B13')."""
     dn = wb.defined_names[name]
-    m = _REF.match(dn.attr_text.lstrip("="))
-    if m is None:
+    loc = split_ref(dn.attr_text)
+    if loc is None:
         raise ValueError(f"defined name {name} is not a single cell: {dn.attr_text}")
-    sheet = m.group(1).replace("''", "'") if m.group(1) else m.group(2)
-    return sheet, f"{m.group(3)}{m.group(4)}"
+    return loc
 
 
 def name_cells(path: Path) -> dict[str, tuple[str, str]]:

@@ -13,7 +13,7 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from ..periods import FinancialYear, parse_quarter
-    from ..status import status_rows
+    from ..status import state_text, status_rows
     from ..workspace import find
 
     fy = FinancialYear.parse(args.year)
@@ -25,9 +25,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"{'period':<16} {'partnership':<12} {'state':<24} {'official':>8} {'received':>8}  due         late")
     for r in rows:
         official = f"v{r['official_version']}" if r["official_version"] else "-"
-        state = r["state"].replace("_", " ")
-        if r["state"] == "rejected":
-            state = f"rejected (v{r['latest_version']})"
+        state = state_text(r)
         print(f"{r['period']:<16} {r['partnership']:<12} {state:<24} {official:>8} {r['received']:>8}  "
               f"{r['due'] or '-':<11} {'LATE' if r['late'] else ''}")
     done = sum(1 for r in rows if r["official_version"])
