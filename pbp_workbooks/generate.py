@@ -21,8 +21,9 @@ from .ledger import Issued, Ledger, now
 from .periods import QUARTER_MONTHS, FinancialYear
 from .progress import progress
 from .spec import Spec
+from .stamp import Stamp
 from .workspace import Workspace
-from .writer import Identity, WorkbookWriter
+from .writer import Identity
 
 PARALLEL_FROM = 20
 def prefill(spec: Spec, sources: dict[str, Any]) -> dict[str, Any]:
@@ -66,8 +67,9 @@ def generate(ws: Workspace, kind: str, fy: FinancialYear, quarter: int | None, o
     except OSError as err:
         raise ConfigError(f"cannot create the output folder {out_dir}: {err.strerror}") from None
     generated_at = datetime.now(UTC).replace(microsecond=0)
-    common = {"password": cfg.password, "params": cfg.thresholds.params(), "la_name": cfg.la_name,
-              "contact": cfg.finance_contact, "due": due, "generated_at": generated_at}
+    stamp = Stamp(spec, financial_year=str(fy), quarter=quarter, password=cfg.password,
+                  params=cfg.thresholds.params(), la_name=cfg.la_name, contact=cfg.finance_contact, due=due,
+                  generated_at=generated_at)
     written: list[Path] = []
     with Ledger(ws.ledger_path) as ledger:
         jobs: list[_Job] = []
@@ -80,10 +82,10 @@ def generate(ws: Workspace, kind: str, fy: FinancialYear, quarter: int | None, o
             values.update(prior_actuals(ledger, spec, fy, quarter, prov.partnership))
             name = safe_file_name(spec.file_name.format(year=fy, quarter=quarter, partnership=prov.partnership,
                                                         host_school=prov.host_school)) + ".xlsx"
-            jobs.append(_Job(kind, identity, values, out_dir / name, common))
+            jobs.append(_Job(identity, values, out_dir / name))
         # Each file is written atomically and recorded as soon as it exists, so an
         # interrupted run leaves only complete, recorded workbooks.
-        for job, digest in progress(_run(jobs), len(jobs), "Generating"):
+        for job, digest in progress(_run(stamp, jobs), len(jobs), "Generating"):
             ident = job.identity
             ledger.record_issued([Issued(spec.id, spec.version, spec.kind, str(fy), quarter, ident.partnership,
                                          ident.host_school, ident.urn, ident.issue_token, job.path.name, digest,
@@ -94,26 +96,34 @@ def generate(ws: Workspace, kind: str, fy: FinancialYear, quarter: int | None, o
 
 @dataclass(frozen=True)
 class _Job:
-    kind: str
     identity: Identity
     values: dict[str, Any]
     path: Path
-    common: dict[str, Any]
+
+
+_STAMP: Stamp | None = None  # the batch's prototype, in each worker process
+
+
+def _start_worker(stamp: Stamp) -> None:
+    global _STAMP
+    _STAMP = stamp
 
 
 def _write_one(job: _Job) -> tuple[_Job, str]:
-    spec = spec_mod.load(job.kind)
-    WorkbookWriter(spec, job.identity, **job.common).write(job.path, job.values)
-    return job, hashlib.sha256(job.path.read_bytes()).hexdigest()
+    assert _STAMP is not None
+    data = _STAMP.write(job.path, job.identity, job.values)
+    return job, hashlib.sha256(data).hexdigest()
 
 
-def _run(jobs: list[_Job]) -> Iterator[tuple[_Job, str]]:
-    """Write in parallel when there are many (xlsxwriter is CPU-bound, one core each)."""
+def _run(stamp: Stamp, jobs: list[_Job]) -> Iterator[tuple[_Job, str]]:
+    """Stamp each provision's workbook from the batch's prototype; in parallel when there
+    are many (filling and compressing the parts is CPU-bound, one core each)."""
     workers = min(os.cpu_count() or 1, 8)
     if len(jobs) < PARALLEL_FROM or workers < 2:
+        _start_worker(stamp)
         yield from map(_write_one, jobs)
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=_start_worker, initargs=(stamp,)) as pool:
         yield from pool.map(_write_one, jobs, chunksize=max(1, len(jobs) // (workers * 8)))
 
 

@@ -13,8 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from io import BytesIO
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
@@ -50,6 +51,7 @@ CHECKS_SHEET = "Checks"
 INSTRUCTIONS_SHEET = "Instructions"
 ISSUES_SHEET = "Issues"
 INSTRUCTIONS_WIDTH = 100  # characters: well inside a landscape A4 page, so no viewer has to scale it
+HEADER_LIMIT = 255  # characters (UTF-16 units) Excel allows in a page header
 CHECK_FIRST_ROW = 6  # 0-based row of the first check line
 STATUS_NAME = "checks_status"
 _FORMULA_CACHE: dict[tuple[Any, ...], str] = {}
@@ -84,12 +86,45 @@ class Mark:
     message: str
 
 
+class Hole(NamedTuple):
+    """A cell left open in a prototype workbook (see stamp.py): what goes there, where,
+    with which cell style, and its formula if it has one."""
+
+    key: tuple[Any, ...]  # ("field", name) | ("check", index) | ("status",)
+    ref: str
+    xf: int | None
+    formula: str | None
+
+
+HOLE_MARK = "\ue002{}\ue003"  # private-use characters: no spreadsheet text contains them
+
+
 class _Worksheet(Worksheet):
     """Our formulas use only classic functions: skip xlsxwriter's ~30 regex passes per
-    formula that look for dynamic-array functions (a third of the writing time)."""
+    formula that look for dynamic-array functions (a third of the writing time).
+
+    In a prototype (``pbp_holes`` set), the cells listed there are not written: a marker
+    stands in their place and the cell's style and formula are recorded in ``pbp_found``."""
+
+    pbp_holes: dict[tuple[int, int], tuple[Any, ...]] | None = None
+    pbp_found: list[Hole]
 
     def _prepare_formula(self, formula: str, expand_future_functions: bool = False) -> str:  # type: ignore[override]
         return formula[1:] if formula.startswith("=") else formula
+
+    def _write_cell(self, row: int, col: int, cell: Any) -> None:
+        key = self.pbp_holes.get((row, col)) if self.pbp_holes is not None else None
+        if key is None:
+            super()._write_cell(row, col, cell)  # type: ignore[misc]
+            return
+        fmt = cell.format
+        if fmt is None and row in self.row_info and self.row_info[row].row_format:  # as xlsxwriter chooses it
+            fmt = self.row_info[row].row_format
+        elif fmt is None and col in self.col_info:
+            fmt = self.col_info[col].column_format
+        self.fh.write(HOLE_MARK.format(len(self.pbp_found)))  # type: ignore[attr-defined]
+        self.pbp_found.append(Hole(key, xl_rowcol_to_cell(row, col), fmt._get_xf_index() if fmt else None,
+                                   getattr(cell, "formula", None)))
 
 
 class _Workbook(xlsxwriter.Workbook):
@@ -165,6 +200,20 @@ def _input_message(f: Field, fy: FinancialYear) -> tuple[str, str]:
     return title, text[:255]
 
 
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _header_escape(text: str) -> str:
+    return text.replace("&", "&&")  # header codes start with '&'
+
+
+def _row_height(text: str, style: Mapping[str, Any]) -> int:
+    """Row heights are not computed by the file format: size an Instructions line for its wrapped text."""
+    wraps = max(1, -(-len(text) // int(INSTRUCTIONS_WIDTH * 1.1)))
+    return 20 if style.get("font_size") else 14 * wraps + 2
+
+
 def render_formula(spec: Spec, formula: expr.Expr, sheet: str, params: Mapping[str, Any] | None = None) -> str:
     """The Excel formula (with '=') for an expression placed on ``sheet``."""
 
@@ -193,6 +242,8 @@ class WorkbookWriter:
         self.generated_at = generated_at
         self.fy = FinancialYear.parse(identity.financial_year)
         self.quarter = identity.quarter
+        self._prototype = False
+        self.holes: list[Hole] = []
 
     # ------------------------------------------------------------------ public
 
@@ -206,13 +257,55 @@ class WorkbookWriter:
             if tmp.exists():
                 tmp.unlink()
 
+    def prototype(self) -> bytes:
+        """The workbook with no values: every value cell (inputs, formulas, checks) is a
+        hole, listed in ``self.holes`` and marked in the sheet XML. See stamp.py."""
+        self._prototype = True
+        self.holes = []
+        buf = BytesIO()
+        try:
+            self._build(buf, {}, ())
+        finally:
+            self._prototype = False
+        return buf.getvalue()
+
+    def layout(self) -> tuple[Any, ...]:
+        """What of the layout depends on the identity: the row heights of the Instructions
+        lines and whether a sheet's header had to be shortened."""
+        heights = tuple(_row_height(text, style) for text, style in self._instruction_lines(0))
+        headers = tuple(self._header(t) == self._header(t, shorten=False)
+                        for t in (INSTRUCTIONS_SHEET, self.spec.sheet, CHECKS_SHEET))
+        return heights, headers
+
+    def cell_value(self, f: Field, values: Mapping[str, Any]) -> Any:
+        """What a field's cell shows: a formula's cached result, an input's value, or
+        nothing for an input of a quarter that is not open yet."""
+        value = values.get(f.name)
+        if f.role == "formula" or f.is_open(self.quarter) or f.role == "prefilled":
+            return _excel_value(f, value)
+        return ""
+
+    def check_results(self, values: Mapping[str, Any], check_list: Sequence[calc.Check]) -> tuple[list[str], str]:
+        """Each check's cached result ("Fix"/"OK") and the status line, as the formulas say."""
+        results = ["Fix" if calc.failing(ch, values, self.params) else "OK" for ch in check_list]
+        fails = results.count("Fix")
+        return results, ("Ready to send" if fails == 0 else
+                         "1 problem to fix" if fails == 1 else f"{fails} problems to fix")
+
     # ------------------------------------------------------------------ build
 
-    def _build(self, target: Path, inputs: Mapping[str, Any], marks: Sequence[Mark]) -> None:
+    def _hole(self, ws: Worksheet, row: int, col: int, key: tuple[Any, ...]) -> bool:
+        if self._prototype:
+            holes = ws.pbp_holes  # type: ignore[attr-defined]
+            holes[(row, col)] = key
+        return self._prototype
+
+    def _build(self, target: Path | BytesIO, inputs: Mapping[str, Any], marks: Sequence[Mark]) -> None:
         spec = self.spec
         values = calc.compute(spec, inputs)
-        wb = _Workbook(str(target), {"in_memory": True, "strings_to_numbers": False,
-                                     "strings_to_formulas": False, "strings_to_urls": False})
+        wb = _Workbook(target if isinstance(target, BytesIO) else str(target),
+                       {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
+                        "strings_to_urls": False})
         wb.structure_password = self.password
         fmt = _Formats(wb)
         wb.set_properties({
@@ -229,6 +322,10 @@ class WorkbookWriter:
         checks = wb.add_worksheet(CHECKS_SHEET)
         issues = wb.add_worksheet(ISSUES_SHEET) if marks else None
         meta = wb.add_worksheet(META_SHEET)
+        if self._prototype:
+            for sheet in wb.worksheets():
+                sheet.pbp_holes = {}
+                sheet.pbp_found = self.holes
         lists = self._write_meta(wb, meta, fmt)
         by_field: dict[str, list[Mark]] = {}
         for m in marks:
@@ -245,16 +342,28 @@ class WorkbookWriter:
             instructions.activate()
         wb.close()
 
-    def _print_setup(self, ws: Worksheet, last_row: int, last_col: int, title: str) -> None:
+    def _header(self, title: str, *, shorten: bool = True) -> str:
+        """The page header: return and period, whose it is, the sheet. Excel allows 255
+        characters, so a very long school name is shortened to fit."""
         ident = self.identity
-        esc = lambda s: s.replace("&", "&&")  # noqa: E731 - header codes escape '&'
+        left = f"&L&B{_header_escape(self.spec.short_title)} {_header_escape(ident.period_label())}"
+        right = f"&R{_header_escape(title)}"
+        centre = f"{ident.partnership} - {ident.host_school}"
+        room = HEADER_LIMIT - _utf16_len(left + right + "&C")
+        if shorten and _utf16_len(_header_escape(centre)) > room:
+            while centre and _utf16_len(_header_escape(centre) + "…") > room:
+                centre = centre[:-1]
+            centre = centre.rstrip() + "…"
+        return f"{left}&C{_header_escape(centre)}{right}"
+
+    def _print_setup(self, ws: Worksheet, last_row: int, last_col: int, title: str) -> None:
+        esc = _header_escape
         ws.set_landscape()
         ws.set_paper(9)  # A4
         ws.fit_to_pages(1, 0)
         ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
         ws.print_area(0, 0, last_row, last_col)
-        ws.set_header(f"&L&B{esc(self.spec.short_title)} {esc(ident.period_label())}"
-                      f"&C{esc(ident.partnership)} - {esc(ident.host_school)}&R{esc(title)}")
+        ws.set_header(self._header(title))
         ws.set_footer(f"&L{esc(self.la_name)}&CPage &P of &N&RTemplate {esc(self.spec.id)} v{esc(self.spec.version)}")
 
     def _protect(self, ws: Worksheet) -> None:
@@ -338,12 +447,14 @@ class WorkbookWriter:
             ws.set_row(r, 16 * f.lines)
         if f.span > 1:
             ws.merge_range(r, c, r, c + f.span - 1, "", cf)
+        if self._hole(ws, r, c, ("field", f.name)):
+            value = None  # the prototype holds no values
         if role == "formula":
             assert f.formula is not None
-            ws.write_formula(r, c, self._formula_text(f.name, f.formula, f.sheet), cf, _excel_value(f, value))
+            ws.write_formula(r, c, self._formula_text(f.name, f.formula, f.sheet), cf,
+                             self.cell_value(f, {f.name: value}))
         else:
-            v = _excel_value(f, value) if (open_ or role == "prefilled") else ""
-            self._write_value(ws, r, c, f, v, cf)
+            self._write_value(ws, r, c, f, self.cell_value(f, {f.name: value}), cf)
         if open_:
             self._validation(ws, f, lists)
         if marks:
@@ -435,20 +546,19 @@ class WorkbookWriter:
         ws.write_string(3, 0, "Status", fmt(bold=True, font_size=12))
         first, last = CHECK_FIRST_ROW, CHECK_FIRST_ROW + len(check_list) - 1
         rng = f"B{first + 1}:B{last + 1}"
-        fails = 0
+        results, status = self.check_results(values, check_list)
         for i, ch in enumerate(check_list):
             r = first + i
-            bad = calc.failing(ch, values, self.params)
-            fails += bad
+            self._hole(ws, r, 1, ("check", i))
             ws.write_string(r, 0, ch.label, fmt(text_wrap=True, border=1, border_color="#A6A6A6"))
             body = self._formula_text(f"check:{i}", ch.when, CHECKS_SHEET)[1:]
             ws.write_formula(r, 1, f'=IF({body},"Fix","OK")', fmt(bold=True, align="center", border=1,
-                                                                  border_color="#A6A6A6"), "Fix" if bad else "OK")
+                                                                  border_color="#A6A6A6"), results[i])
             target = self.spec[ch.cells[0]]
             ws.write_url(r, 2, f"internal:{quote_sheet(target.sheet)}!{target.cell}",
                          fmt(font_color="#0563C1", underline=1, border=1, border_color="#A6A6A6"),
                          string=f"Go to {target.cell}", tip=f"{ch.code}")
-        status = "Ready to send" if fails == 0 else ("1 problem to fix" if fails == 1 else f"{fails} problems to fix")
+        self._hole(ws, 3, 1, ("status",))
         n = f'COUNTIF({rng},"Fix")'
         ws.write_formula(3, 1, f'=IF({n}=0,"Ready to send",IF({n}=1,"1 problem to fix",{n}&" problems to fix"))',
                          fmt(bold=True, font_size=12, border=2), status)
@@ -466,8 +576,17 @@ class WorkbookWriter:
     # ------------------------------------------------------------------ others
 
     def _write_instructions(self, ws: Worksheet, fmt: _Formats, n_checks: int) -> None:
-        spec, ident = self.spec, self.identity
         ws.set_column(0, 0, INSTRUCTIONS_WIDTH)
+        lines = self._instruction_lines(n_checks)
+        for i, (text, style) in enumerate(lines):
+            ws.write_string(i, 0, text, fmt(text_wrap=True, valign="top", **style))
+            ws.set_row(i, _row_height(text, style))
+        ws.hide_gridlines(2)
+        self._print_setup(ws, len(lines) - 1, 0, INSTRUCTIONS_SHEET)
+        self._protect(ws)
+
+    def _instruction_lines(self, n_checks: int) -> list[tuple[str, dict[str, Any]]]:
+        spec, ident = self.spec, self.identity
         due = f"by {self.due:%A %d %B %Y}" if self.due else "by the date the LA has given you"
         th = self.params
         lines: list[tuple[str, dict[str, Any]]] = [
@@ -490,14 +609,7 @@ class WorkbookWriter:
             lines.append((f"- {s.title}" + (f": {s.help}" if s.help else ""), {}))
         lines += [("", {}), (f"Based on the {spec.toolkit}. Template {spec.id} version {spec.version}.",
                              {"italic": True, "font_color": "#595959"})]
-        for i, (text, style) in enumerate(lines):
-            ws.write_string(i, 0, text, fmt(text_wrap=True, valign="top", **style))
-            # row heights are not computed by the file format: size them for the wrapped text
-            wraps = max(1, -(-len(text) // int(INSTRUCTIONS_WIDTH * 1.1)))
-            ws.set_row(i, 20 if style.get("font_size") else 14 * wraps + 2)
-        ws.hide_gridlines(2)
-        self._print_setup(ws, len(lines) - 1, 0, INSTRUCTIONS_SHEET)
-        self._protect(ws)
+        return lines
 
     def _write_meta(self, wb: xlsxwriter.Workbook, ws: Worksheet, fmt: _Formats) -> dict[str, str]:
         ident = self.identity
