@@ -44,10 +44,18 @@ def period_sources(prov: roster_mod.Provision, fy: FinancialYear, quarter: int |
     }
 
 
-def partnership_sources(roster: roster_mod.Roster, prov: roster_mod.Provision) -> dict[str, Any]:
+def member_urns(roster: roster_mod.Roster) -> dict[str, set[str]]:
+    """Each partnership's member schools' URNs, by partnership name (any case)."""
+    out: dict[str, set[str]] = {}
+    for m in roster.members:
+        out.setdefault(str(m["partnership"]).casefold(), set()).add(str(m["urn"]))
+    return out
+
+
+def partnership_sources(members: dict[str, set[str]], prov: roster_mod.Provision) -> dict[str, Any]:
     """Sources from the roster's member schools: ``roster.member_schools`` is the number of
     schools in the partnership (its member schools and the host school, each counted once)."""
-    urns = {str(m["urn"]) for m in roster.members if str(m["partnership"]).casefold() == prov.partnership.casefold()}
+    urns = members.get(prov.partnership.casefold())
     if not urns:
         return {}  # the roster does not list them: leave the cell blank rather than say 0
     return {"roster.member_schools": len(urns | {prov.urn})}
@@ -73,11 +81,12 @@ def generate(ws: Workspace, kind: str, fy: FinancialYear, quarter: int | None, o
     written: list[Path] = []
     with Ledger(ws.ledger_path) as ledger:
         jobs: list[_Job] = []
+        members = member_urns(roster)
         for prov in roster.provisions:
             identity = Identity(spec.id, spec.version, spec.kind, str(fy), quarter, prov.partnership,
                                 prov.host_school, prov.urn, prov.provision, secrets.token_hex(8))
             sources = period_sources(prov, fy, quarter, allocations[prov.partnership])
-            sources.update(partnership_sources(roster, prov))
+            sources.update(partnership_sources(members, prov))
             values = prefill(spec, sources)
             values.update(prior_actuals(ledger, spec, fy, quarter, prov.partnership))
             name = safe_file_name(spec.file_name.format(year=fy, quarter=quarter, partnership=prov.partnership,
