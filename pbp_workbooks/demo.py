@@ -22,7 +22,7 @@ import random
 import shutil
 import time
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,7 @@ from .workspace import Workspace
 MARKER = ".pbp-demo"
 YEAR = "2025-26"
 PASSWORD = "demo"
+DUE_IN_DAYS = 14
 RETURNS = "returns-sent-by-schools"
 NEVER_SENT_Q1 = "West"
 
@@ -183,7 +184,10 @@ def init_workspace(root: Path) -> Workspace:
     ws = Workspace(root.resolve())
     ws.state_dir.mkdir(exist_ok=True)
     ws.archive_dir.mkdir(exist_ok=True)
-    roster_mod.write_sample(ws.roster_path)
+    # The sample year is in the past; its returns arrive now, so the demo's roster gives
+    # them due dates two weeks ahead: they arrive on time, as most returns do.
+    due = date.today() + timedelta(days=DUE_IN_DAYS)
+    roster_mod.write_sample(ws.roster_path, {(YEAR, p): due for p in ("Q1", "Q2", "Q3", "Q4", "Annual")})
     Ledger(ws.ledger_path).close()
     ws.config_path.write_text(config.default_text(PASSWORD), encoding="utf-8")
     return ws
@@ -207,7 +211,8 @@ def run_demo(root: Path, say: Callable[[str], None] | None = None) -> int:
     params = ws.config.thresholds.params()
     roster = roster_mod.load(ws.roster_path)
     out(f"pbp demo: the whole quarterly loop for {YEAR} on sample data, in {ws.root}")
-    out(f"[1/8] Workspace: pbp.toml, roster.xlsx ({len(roster.provisions)} sample partnerships), .pbp/ledger.sqlite")
+    out(f"[1/8] Workspace: pbp.toml, roster.xlsx ({len(roster.provisions)} sample partnerships; {YEAR} returns due "
+        f"{roster.due(fy, 'Q2'):%d %B %Y}), .pbp/ledger.sqlite")
 
     # ---- Q1
     issued_q1 = generate(ws, "quarterly", fy, 1, None)

@@ -8,6 +8,7 @@ definition of its layout: ``pbp init`` writes it and ``load`` reads it.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -108,7 +109,9 @@ SAMPLE_YEARS = ("2024-25", "2025-26", "2026-27")
 _MEMBER_NAMES = ["Ashdown", "Birchwood", "Cedar Park", "Dovecote", "Elmhurst", "Foxley", "Greenacre"]
 
 
-def sample_rows() -> dict[str, list[list[Any]]]:
+def sample_rows(due_dates: Mapping[tuple[str, str], date] | None = None) -> dict[str, list[list[Any]]]:
+    """The sample LA. ``due_dates`` replaces the due date of a (year, period)."""
+    due_dates = due_dates or {}
     rows: dict[str, list[list[Any]]] = {name: [] for name in SHEETS}
     for p in SAMPLE_PROVISIONS:
         rows["Provisions"].append([p.partnership, p.host_school, p.urn, p.provision, p.contact_email])
@@ -119,8 +122,9 @@ def sample_rows() -> dict[str, list[list[Any]]]:
         for q in (1, 2, 3, 4):
             end = fy.quarter_end(q)
             due = date(end.year + (end.month == 12), (end.month % 12) + 1, 1)
-            rows["Due dates"].append([y, f"Q{q}", date(due.year, due.month, 28 if due.month == 2 else 30)])
-        rows["Due dates"].append([y, "Annual", date(fy.start_year + 1, 5, 31)])
+            due = date(due.year, due.month, 28 if due.month == 2 else 30)
+            rows["Due dates"].append([y, f"Q{q}", due_dates.get((y, f"Q{q}"), due)])
+        rows["Due dates"].append([y, "Annual", due_dates.get((y, "Annual"), date(fy.start_year + 1, 5, 31))])
     for i, p in enumerate(SAMPLE_PROVISIONS):
         for j, stem in enumerate(_MEMBER_NAMES[: 4 + (i % 3)]):
             roll = 180 + 37 * ((i * 7 + j * 3) % 11)
@@ -131,7 +135,7 @@ def sample_rows() -> dict[str, list[list[Any]]]:
     return rows
 
 
-def write_sample(path: Path) -> None:
+def write_sample(path: Path, due_dates: Mapping[tuple[str, str], date] | None = None) -> None:
     import xlsxwriter
 
     wb = xlsxwriter.Workbook(str(path))
@@ -139,7 +143,7 @@ def write_sample(path: Path) -> None:
     money = wb.add_format({"num_format": "£#,##0.00"})
     day = wb.add_format({"num_format": "dd/mm/yyyy"})
     text = wb.add_format({"num_format": "@"})
-    data = sample_rows()
+    data = sample_rows(due_dates)
     for sheet, columns in SHEETS.items():
         ws = wb.add_worksheet(sheet)
         for c, (heading, _key, _kind, _req) in enumerate(columns):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+from datetime import date
 from pathlib import Path
 
 import openpyxl
@@ -46,6 +47,9 @@ def test_demo_runs_end_to_end_and_leaves_everything(demo_dir: tuple[Path, str]) 
     official = {r["partnership"]: (r["state"], r["official_version"], r["received"]) for r in rows}
     assert official == {"North": ("accepted_with_warnings", 1, 1), "East": ("accepted", 2, 2),
                         "South": ("accepted", 2, 2), "West": ("accepted", 2, 2), "Central": ("accepted", 2, 2)}
+    # the sample year is past, so the demo's roster makes its returns due ahead of today: none is late
+    assert not any(r["late"] for r in rows) and all(r["due"] > date.today().isoformat() for r in rows)
+    assert "(late)" not in out
     reports = root / "reports" / "2025-26 Q2"
     assert (reports / "PBP consolidated 2025-26 Q2.xlsx").is_file()
     assert (reports / "PBP consolidated 2025-26 Q2 - categories.csv").is_file()
