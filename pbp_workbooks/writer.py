@@ -55,6 +55,7 @@ HEADER_LIMIT = 255  # characters (UTF-16 units) Excel allows in a page header
 CHECK_FIRST_ROW = 6  # 0-based row of the first check line
 STATUS_NAME = "checks_status"
 _FORMULA_CACHE: dict[tuple[Any, ...], str] = {}
+_VALIDATION_CACHE: dict[tuple[Any, ...], tuple[str, dict[str, Any]]] = {}
 
 
 @dataclass(frozen=True)
@@ -127,11 +128,26 @@ class _Worksheet(Worksheet):
                                    getattr(cell, "formula", None)))
 
 
+_CHECKED_NAMES: set[str] = set()  # workbook-level defined names xlsxwriter has accepted once
+
+
 class _Workbook(xlsxwriter.Workbook):
-    """xlsxwriter has no workbook-structure protection; add <workbookProtection>."""
+    """xlsxwriter has no workbook-structure protection; add <workbookProtection>.
+
+    define_name checks a name with five regular expressions each time; a spec's ~230
+    names are the same in every workbook, so each is checked once per process."""
 
     worksheet_class = _Worksheet
     structure_password: str | None = None
+
+    def define_name(self, name: str, formula: str) -> int:  # type: ignore[override]
+        if name in _CHECKED_NAMES:
+            self.defined_names.append([name, -1, formula.lstrip("="), False])
+            return 0
+        result = super().define_name(name, formula)
+        if result == 0 and "!" not in name:
+            _CHECKED_NAMES.add(name)
+        return result
 
     def _write_workbook_pr(self) -> None:  # type: ignore[override]
         super()._write_workbook_pr()  # type: ignore[misc]
@@ -483,6 +499,14 @@ class WorkbookWriter:
         return text
 
     def _validation(self, ws: Worksheet, f: Field, lists: Mapping[str, str]) -> None:
+        key = (self.spec.id, self.spec.version, str(self.fy), f.name, lists.get(f.name))
+        cached = _VALIDATION_CACHE.get(key)
+        if cached is None:
+            cached = _VALIDATION_CACHE[key] = self._validation_options(f, lists)
+        self._validations.setdefault(cached[0], (cached[1], []))[1].append(f.cell)
+
+    def _validation_options(self, f: Field, lists: Mapping[str, str]) -> tuple[str, dict[str, Any]]:
+        """A field's data validation and input message, and a key shared by fields with the same."""
         title, message = _input_message(f, self.fy)
         opts: dict[str, Any] = {"input_title": title, "input_message": message, "error_type": "stop",
                                 "ignore_blank": True}
@@ -519,8 +543,7 @@ class WorkbookWriter:
         else:
             opts.update(validate="length", criteria="<=", value=f.max_length or 500, error_title="Too long",
                         error_message=f"Keep this to {f.max_length} characters or fewer.")
-        key = repr(sorted(opts.items()))
-        self._validations.setdefault(key, (opts, []))[1].append(cell)
+        return repr(sorted(opts.items())), opts
 
     def _flush_validations(self, ws: Worksheet) -> None:
         """One data validation per distinct rule, over every cell that shares it."""
