@@ -27,3 +27,10 @@ def test_catalogue_lists_every_level() -> None:
     levels = {e.level for e in catalogue.entries()}
     assert levels == {"file", "template", "field", "cross-field", "cross-return"}
     assert {"F-E005", "T-E004", "Q-E101", "Q-E201", "Q-W220"} <= {e.code for e in catalogue.entries()}
+
+
+def test_field_rules_are_listed_only_where_an_input_can_break_them() -> None:
+    codes = {e.code for e in catalogue.entries()}
+    assert "Q-E104" in codes  # the quarterly return has per-quarter actuals
+    assert "A-E104" not in codes  # the annual report has none
+    assert {"A-E101", "A-E108", "Q-E106", "Q-W109"} <= codes
