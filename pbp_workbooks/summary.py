@@ -61,7 +61,7 @@ from .consolidate import (
 from .periods import QUARTER_MONTHS
 
 PARALLEL_FROM = 20
-SUPPRESS_BELOW = 5  # pupil counts 1..4 are shown as "fewer than 5"
+SUPPRESS_BELOW = suppression.THRESHOLD  # pupil counts 1..4 are shown as "fewer than 5": plain words in a sentence
 ROUND_MONEY = "£#,##0;[Red]-£#,##0"
 
 
