@@ -1049,7 +1049,9 @@ class _SheetReader(_Handler):
     """Streams one worksheet into RawCells.
 
     This is the hot loop (a few expat callbacks per cell), so the handlers are closures
-    over local state rather than methods working on attributes."""
+    over local state rather than methods working on attributes, a cell is finished inline
+    in the end handler, and what repeats from cell to cell (a reference's row and column,
+    a style's lock, an empty cell) is looked up rather than worked out again."""
 
     def __init__(self, wb: RawWorkbook, info: SheetInfo) -> None:
         self.cells: dict[str, RawCell] = {}
@@ -1072,6 +1074,9 @@ class _SheetReader(_Handler):
         rich = _RichTextCollector(max_chars)
         new_cell = _new_cell
         isfinite = math.isfinite
+        ref_cache = _REF_CACHE
+        styles: dict[str | None, tuple[int, bool]] = {}  # the s attribute -> (style, locked)
+        empty: dict[tuple[str | None, str | None], RawCell] = {}  # (t, s) -> the cell without value or formula
 
         row = col = max_row = max_col = 0
         cattrs: dict[str, str] | None = None  # attributes of the <c> being read
@@ -1081,7 +1086,6 @@ class _SheetReader(_Handler):
         f_attrs: dict[str, str] | None = None
         inline: str | None = None
         in_is = False
-        ref = ""
 
         def name_of(tag: str) -> str:
             ns, local = _split(tag)
@@ -1098,6 +1102,13 @@ class _SheetReader(_Handler):
 
         def bad_ref(what: str) -> UnreadableFile:
             return problem("F-E027", f"{_clean(what, 16)} on sheet {sheet_name}")
+
+        def style_of(s: str | None) -> tuple[int, bool]:
+            style = int(s) if s is not None and s.isdigit() and s.isascii() and len(s) <= 9 else 0
+            found = (style, locked_of[style] if style < n_styles else True)
+            if len(styles) < 10_000:
+                styles[s] = found
+            return found
 
         def start(tag: str, attrs: dict[str, str]) -> None:
             nonlocal cattrs, text, v, f, f_attrs, inline, row, col, in_is
@@ -1141,45 +1152,34 @@ class _SheetReader(_Handler):
                 self.protected = _is_true(attrs.get("sheet"))
 
         def end(tag: str) -> None:
-            nonlocal cattrs, text, v, f, inline, in_is
+            nonlocal cattrs, text, v, f, inline, in_is, row, col, max_row, max_col, cells_left
+            if cattrs is None:
+                return
             local = names.get(tag)
             if local is None:
                 local = name_of(tag)
-            if cattrs is None:
-                return
             if local == "v":
                 v = text
                 text = None
-            elif local == "c":
-                finish_cell()
-                cattrs = None
-            elif not local:
                 return
-            elif local == "f":
-                f = text
-                text = None
-            elif local == "t":
-                rich.capturing = False
-            elif local == "rPh":
-                if in_is:
-                    rich.in_rph -= 1
-            elif local == "is":
-                inline = rich.finish()
-                in_is = False
-
-        def chars(data: str) -> None:
-            nonlocal text
-            if text is not None:
-                text += data
-                if len(text) > max_raw:
-                    raise problem("F-E028", _too_long(f"{sheet_name}!{current_ref()}", limits))
-            elif rich.capturing and not rich.add(data):
-                raise problem("F-E028", _too_long(f"{sheet_name}!{current_ref()}", limits))
-
-        def finish_cell() -> None:
-            nonlocal row, col, max_row, max_col, cells_left, ref
+            if local != "c":
+                if not local:
+                    return
+                if local == "f":
+                    f = text
+                    text = None
+                elif local == "t":
+                    rich.capturing = False
+                elif local == "rPh":
+                    if in_is:
+                        rich.in_rph -= 1
+                elif local == "is":
+                    inline = rich.finish()
+                    in_is = False
+                return
+            # </c>: the cell is complete
             attrs = cattrs
-            assert attrs is not None
+            cattrs = None
             r = attrs.get("r")
             if r is None:
                 if row == 0:
@@ -1189,20 +1189,28 @@ class _SheetReader(_Handler):
                     raise bad_ref(f"column {col}")
                 ref = f"{col_letters(col)}{row}"
             else:
-                letters = r.rstrip(_DIGITS)
-                digits = r[len(letters) :]
-                if not (0 < len(letters) <= 3 and 0 < len(digits) <= 7 and letters.isalpha() and letters.isascii()):
-                    raise bad_ref(f"'{r}'")
-                col = _COL_CACHE.get(letters) or _col_number(letters)
-                row = int(digits)
-                if col > _MAX_COL or not 1 <= row <= _MAX_ROW:
-                    raise bad_ref(r)
-                ref = r if letters.isupper() else r.upper()
+                known = ref_cache.get(r) or _parse_ref(r)
+                if isinstance(known, str):
+                    raise bad_ref(known)
+                col, row, ref = known
             if row > max_row:
                 max_row = row
             if col > max_col:
                 max_col = col
             t = attrs.get("t")
+            s = attrs.get("s")
+            if v is None and f_attrs is None and inline is None and t in _EMPTY_TYPES:
+                cell = empty.get((t, s))
+                if cell is None:
+                    style, locked = styles.get(s) or style_of(s)
+                    cell = new_cell(RawCell, (None, None, _EMPTY_TYPES[t], None, False, style, locked))
+                    if len(empty) < 1_000:
+                        empty[(t, s)] = cell
+                cells[ref] = cell
+                cells_left -= 1
+                if cells_left < 0:
+                    raise problem("F-E026", f"more than {limits.max_cells:,} cells")
+                return
             value: CellValue = None
             raw: str | None = v
             ctype: str | None = t
@@ -1262,13 +1270,20 @@ class _SheetReader(_Handler):
                         shared = True
                         if not formula:
                             formula = shared_masters.get(si)
-            s = attrs.get("s")
-            style = int(s) if s is not None and s.isdigit() and s.isascii() and len(s) <= 9 else 0
-            locked = locked_of[style] if style < n_styles else True
+            style, locked = styles.get(s) or style_of(s)
             cells[ref] = new_cell(RawCell, (value, raw, ctype, formula, shared, style, locked))
             cells_left -= 1
             if cells_left < 0:
                 raise problem("F-E026", f"more than {limits.max_cells:,} cells")
+
+        def chars(data: str) -> None:
+            nonlocal text
+            if text is not None:
+                text += data
+                if len(text) > max_raw:
+                    raise problem("F-E028", _too_long(f"{sheet_name}!{current_ref()}", limits))
+            elif rich.capturing and not rich.add(data):
+                raise problem("F-E028", _too_long(f"{sheet_name}!{current_ref()}", limits))
 
         def finish() -> None:
             self.max_row = max_row
@@ -1287,6 +1302,29 @@ _SHEET_TAGS: dict[str, str] = {
 }
 _new_cell = tuple.__new__
 _DIGITS = "0123456789"
+#: t attribute -> the type of a cell with neither value nor formula (other types are refused)
+_EMPTY_TYPES: dict[str | None, str | None] = {
+    None: None, "n": "n", "s": "s", "str": "str", "inlineStr": "inlineStr", "b": "b", "e": "e", "d": "d",
+}
+#: a cell's r attribute -> (column, row, upper-case reference), for references inside the grid
+_REF_CACHE: dict[str, tuple[int, int, str]] = {}
+
+
+def _parse_ref(r: str) -> tuple[int, int, str] | str:
+    """(column, row, "AB12") for a cell reference inside Excel's grid (remembered), else
+    the text to quote in the F-E027 refusal."""
+    letters = r.rstrip(_DIGITS)
+    digits = r[len(letters) :]
+    if not (0 < len(letters) <= 3 and 0 < len(digits) <= 7 and letters.isalpha() and letters.isascii()):
+        return f"'{r}'"
+    col = _COL_CACHE.get(letters) or _col_number(letters)
+    row = int(digits)
+    if col > _MAX_COL or not 1 <= row <= _MAX_ROW:
+        return r
+    known = (col, row, r if letters.isupper() else r.upper())
+    if len(_REF_CACHE) < 50_000:
+        _REF_CACHE[r] = known
+    return known
 
 
 # --------------------------------------------------------------------------- the workbook
