@@ -616,23 +616,35 @@ _SHEET_NS = ("", _MAIN_NS)
 
 
 class _Handler:
-    """Base for streaming readers: ``start``/``end``/``chars`` receive expat events."""
+    """Base for streaming readers: ``start``/``end``/``chars`` receive expat events.
+
+    ``end`` and ``chars`` may be None when a reader needs no such events: expat then does
+    not call into Python for them at all (each callback costs about as much as the parse)."""
 
     part = ""
+    end: Callable[[str], None] | None = None
+    chars: Callable[[str], None] | None = None
 
     def start(self, tag: str, attrs: dict[str, str]) -> None:
         raise NotImplementedError
-
-    def end(self, tag: str) -> None:
-        pass
-
-    def chars(self, data: str) -> None:
-        pass
 
 
 def _split(tag: str) -> tuple[str, str]:
     ns, sep, local = tag.rpartition(" ")
     return (ns, local) if sep else ("", tag)
+
+
+#: expat's "namespace local" tag -> (local name, local name if in the transitional main
+#: namespace or none else "", in the Strict namespace); a bounded cache, filled by _tag.
+_TAGS: dict[str, tuple[str, str, bool]] = {}
+
+
+def _tag(tag: str) -> tuple[str, str, bool]:
+    ns, local = _split(tag)
+    known = (local, local if ns in _SHEET_NS else "", ns == _STRICT_NS)
+    if len(_TAGS) < 10_000:
+        _TAGS[tag] = known
+    return known
 
 
 def _new_parser(part: str) -> expat.XMLParserType:
@@ -795,8 +807,10 @@ class _Package:
         handler.part = info.filename
         parser = _new_parser(_clean(info.filename, 40))
         parser.StartElementHandler = handler.start
-        parser.EndElementHandler = handler.end
-        parser.CharacterDataHandler = handler.chars
+        if handler.end is not None:
+            parser.EndElementHandler = handler.end
+        if handler.chars is not None:
+            parser.CharacterDataHandler = handler.chars
         try:
             for chunk in self.chunks(info):
                 parser.Parse(chunk, False)
@@ -828,7 +842,7 @@ class _ContentTypes(_Handler):
         self.overrides: dict[str, str] = {}
 
     def start(self, tag: str, attrs: dict[str, str]) -> None:
-        local = _split(tag)[1]
+        local = (_TAGS.get(tag) or _tag(tag))[0]
         if local == "Default":
             self.defaults[attrs.get("Extension", "").lower()] = attrs.get("ContentType", "")
         elif local == "Override":
@@ -850,7 +864,7 @@ class _Rels(_Handler):
         self.rels: dict[str, _Rel] = {}
 
     def start(self, tag: str, attrs: dict[str, str]) -> None:
-        if _split(tag)[1] == "Relationship" and len(self.rels) < 100_000:
+        if (_TAGS.get(tag) or _tag(tag))[0] == "Relationship" and len(self.rels) < 100_000:
             self.rels[attrs.get("Id", "")] = _Rel(
                 attrs.get("Type", ""),
                 attrs.get("Target", ""),
@@ -889,46 +903,54 @@ class _WorkbookReader(_Handler):
         self.sheets: list[tuple[str, str, str]] = []  # name, state, r:id
         self.names: list[tuple[str, str | None, str]] = []  # name, localSheetId, text
         self.structure_protected = False
-        self._name: tuple[str, str | None] | None = None
-        self._buf: list[str] | None = None
-        self._buf_len = 0
+        sheets = self.sheets
+        names = self.names
+        max_sheets = limits.max_sheets
+        name: tuple[str, str | None] | None = None  # the <definedName> being read
+        buf: list[str] | None = None
+        buf_len = 0
 
-    def start(self, tag: str, attrs: dict[str, str]) -> None:
-        ns, local = _split(tag)
-        if not self.seen_root:
-            self.seen_root = True
-            if ns == _STRICT_NS:
-                raise problem("F-E015")
-            if local != "workbook" or ns not in _SHEET_NS:
-                raise problem("F-E029", "the workbook part is not a spreadsheet workbook")
-            return
-        if ns not in _SHEET_NS:
-            return
-        if local == "sheet":
-            rid = next((v for k, v in attrs.items() if k.endswith(" id")), "")
-            self.sheets.append((attrs.get("name", ""), attrs.get("state", "visible"), rid))
-            if len(self.sheets) > self.limits.max_sheets:
-                raise problem("F-E025", f"more than {self.limits.max_sheets}")
-        elif local == "definedName":
-            self._name = (attrs.get("name", ""), attrs.get("localSheetId"))
-            self._buf = []
-            self._buf_len = 0
-        elif local == "workbookProtection":
-            self.structure_protected = _is_true(attrs.get("lockStructure"))
+        def start(tag: str, attrs: dict[str, str]) -> None:
+            nonlocal name, buf, buf_len
+            _local, main, strict = _TAGS.get(tag) or _tag(tag)
+            if not self.seen_root:
+                self.seen_root = True
+                if strict:
+                    raise problem("F-E015")
+                if main != "workbook":
+                    raise problem("F-E029", "the workbook part is not a spreadsheet workbook")
+                return
+            if main == "definedName":
+                name = (attrs.get("name", ""), attrs.get("localSheetId"))
+                buf = []
+                buf_len = 0
+            elif main == "sheet":
+                rid = next((v for k, v in attrs.items() if k.endswith(" id")), "")
+                sheets.append((attrs.get("name", ""), attrs.get("state", "visible"), rid))
+                if len(sheets) > max_sheets:
+                    raise problem("F-E025", f"more than {max_sheets}")
+            elif main == "workbookProtection":
+                self.structure_protected = _is_true(attrs.get("lockStructure"))
 
-    def end(self, tag: str) -> None:
-        if self._name is not None and _split(tag)[1] == "definedName":
-            assert self._buf is not None
-            self.names.append((self._name[0], self._name[1], "".join(self._buf)))
-            self._name = None
-            self._buf = None
+        def end(tag: str) -> None:
+            nonlocal name, buf
+            if name is not None and (_TAGS.get(tag) or _tag(tag))[0] == "definedName":
+                assert buf is not None
+                names.append((name[0], name[1], "".join(buf)))
+                name = None
+                buf = None
 
-    def chars(self, data: str) -> None:
-        if self._buf is not None:
-            self._buf_len += len(data)
-            if self._buf_len > 65_536:
-                raise problem("F-E029", "a defined name's formula is far too long")
-            self._buf.append(data)
+        def chars(data: str) -> None:
+            nonlocal buf_len
+            if buf is not None:
+                buf_len += len(data)
+                if buf_len > 65_536:
+                    raise problem("F-E029", "a defined name's formula is far too long")
+                buf.append(data)
+
+        self.start = start  # type: ignore[method-assign]
+        self.end = end
+        self.chars = chars
 
 
 class _StylesReader(_Handler):
@@ -936,41 +958,49 @@ class _StylesReader(_Handler):
         self.locked: list[bool] = []
         self.num_fmt_ids: list[int] = []
         self.num_fmts: dict[int, str] = {}
-        self._in_cellxfs = False
-        self._in_xf = False
+        locked = self.locked
+        num_fmt_ids = self.num_fmt_ids
+        num_fmts = self.num_fmts
+        in_cellxfs = False
+        in_xf = False
 
-    def start(self, tag: str, attrs: dict[str, str]) -> None:
-        ns, local = _split(tag)
-        if ns not in _SHEET_NS:
-            return
-        if local == "cellXfs":
-            self._in_cellxfs = True
-        elif local == "xf" and self._in_cellxfs:
-            self._in_xf = True
-            self.locked.append(True)
-            try:
-                self.num_fmt_ids.append(int(attrs.get("numFmtId", "0")))
-            except ValueError:
-                self.num_fmt_ids.append(0)
-        elif local == "protection" and self._in_xf:
-            # Excel uses a cell xf's own protection whatever applyProtection says (it is
-            # only consulted against the parent style, whose values would be equal).
-            self.locked[-1] = attrs.get("locked", "1").strip().lower() not in ("0", "false")
-        elif local == "numFmt":
-            fid = attrs.get("numFmtId", "").strip()
-            if fid.isdigit() and fid.isascii() and len(fid) <= 9:
-                self.num_fmts[int(fid)] = attrs.get("formatCode", "")[:1000]
+        def start(tag: str, attrs: dict[str, str]) -> None:
+            nonlocal in_cellxfs, in_xf
+            main = (_TAGS.get(tag) or _tag(tag))[1]
+            if main == "xf":
+                if in_cellxfs:
+                    in_xf = True
+                    locked.append(True)
+                    try:
+                        num_fmt_ids.append(int(attrs.get("numFmtId", "0")))
+                    except ValueError:
+                        num_fmt_ids.append(0)
+            elif main == "protection":
+                # Excel uses a cell xf's own protection whatever applyProtection says (it is
+                # only consulted against the parent style, whose values would be equal).
+                if in_xf:
+                    locked[-1] = attrs.get("locked", "1").strip().lower() not in ("0", "false")
+            elif main == "cellXfs":
+                in_cellxfs = True
+            elif main == "numFmt":
+                fid = attrs.get("numFmtId", "").strip()
+                if fid.isdigit() and fid.isascii() and len(fid) <= 9:
+                    num_fmts[int(fid)] = attrs.get("formatCode", "")[:1000]
 
-    def end(self, tag: str) -> None:
-        local = _split(tag)[1]
-        if local == "cellXfs":
-            self._in_cellxfs = False
-        elif local == "xf":
-            self._in_xf = False
+        def end(tag: str) -> None:
+            nonlocal in_cellxfs, in_xf
+            local = (_TAGS.get(tag) or _tag(tag))[0]
+            if local == "xf":
+                in_xf = False
+            elif local == "cellXfs":
+                in_cellxfs = False
+
+        self.start = start  # type: ignore[method-assign]
+        self.end = end
 
 
 class _RichTextCollector:
-    """Collects the text of ``<t>`` elements inside ``<si>``/``<is>``, skipping ``<rPh>``."""
+    """Collects the text of ``<t>`` elements inside ``<is>``, skipping ``<rPh>``."""
 
     def __init__(self, max_chars: int) -> None:
         self.max_raw = max_chars * 7 + 64  # room for _xHHHH_ escapes before decoding
@@ -1000,46 +1030,68 @@ class _RichTextCollector:
 
 
 class _SharedStringsReader(_Handler):
+    """The text of each ``<si>``: its ``<t>`` elements, without phonetic runs (``<rPh>``)."""
+
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
         self.strings: list[str] = []
-        self.text = _RichTextCollector(limits.max_string_chars)
+        strings = self.strings
+        max_chars = limits.max_string_chars
+        max_raw = max_chars * 7 + 64  # room for _xHHHH_ escapes before decoding
+        max_strings = limits.max_cells
+        parts: list[str] | None = None  # the text of the <si> being read
+        capturing = False
+        in_rph = 0
+        length = 0
 
-    def start(self, tag: str, attrs: dict[str, str]) -> None:
-        ns, local = _split(tag)
-        if ns == _STRICT_NS:
-            raise problem("F-E015")
-        if ns not in _SHEET_NS:
-            return
-        text = self.text
-        if local == "si":
-            text.begin()
-        elif text.parts is not None:
-            if local == "t" and not text.in_rph:
-                text.capturing = True
+        def start(tag: str, attrs: dict[str, str]) -> None:
+            nonlocal parts, capturing, in_rph, length
+            _local, main, strict = _TAGS.get(tag) or _tag(tag)
+            if main == "t":
+                if parts is not None and not in_rph:
+                    capturing = True
+            elif main == "si":
+                parts = []
+                length = 0
+                capturing = False
+                in_rph = 0
+            elif main == "rPh":
+                if parts is not None:
+                    in_rph += 1
+            elif strict:
+                raise problem("F-E015")
+
+        def end(tag: str) -> None:
+            nonlocal parts, capturing, in_rph
+            if parts is None:
+                return
+            local = (_TAGS.get(tag) or _tag(tag))[0]
+            if local == "t":
+                capturing = False
+            elif local == "si":
+                text = _unescape("".join(parts))
+                parts = None
+                capturing = False
+                if len(text) > max_chars:
+                    raise problem("F-E028", _too_long(f"shared text {len(strings)}", limits, len(text)))
+                strings.append(text)
+                if len(strings) > max_strings:
+                    raise problem("F-E026", f"more than {max_strings:,} different texts")
             elif local == "rPh":
-                text.in_rph += 1
+                in_rph -= 1
 
-    def end(self, tag: str) -> None:
-        local = _split(tag)[1]
-        text = self.text
-        if text.parts is None:
-            return
-        if local == "t":
-            text.capturing = False
-        elif local == "rPh":
-            text.in_rph -= 1
-        elif local == "si":
-            s = text.finish()
-            if len(s) > self.limits.max_string_chars:
-                raise problem("F-E028", _too_long(f"shared text {len(self.strings)}", self.limits, len(s)))
-            self.strings.append(s)
-            if len(self.strings) > self.limits.max_cells:
-                raise problem("F-E026", f"more than {self.limits.max_cells:,} different texts")
+        def chars(data: str) -> None:
+            nonlocal length
+            if capturing:
+                assert parts is not None
+                length += len(data)
+                parts.append(data)
+                if length > max_raw:
+                    raise problem("F-E028", _too_long(f"shared text {len(strings)}", limits))
 
-    def chars(self, data: str) -> None:
-        if self.text.capturing and not self.text.add(data):
-            raise problem("F-E028", _too_long(f"shared text {len(self.strings)}", self.limits))
+        self.start = start  # type: ignore[method-assign]
+        self.end = end
+        self.chars = chars
 
 
 # --------------------------------------------------------------------------- sheet reader
@@ -1291,8 +1343,8 @@ class _SheetReader(_Handler):
             self.cells_read = limits.max_cells - wb._cells_read - cells_left
 
         self.start = start  # type: ignore[method-assign]
-        self.end = end  # type: ignore[method-assign]
-        self.chars = chars  # type: ignore[method-assign]
+        self.end = end
+        self.chars = chars
         self.finish = finish
 
 
