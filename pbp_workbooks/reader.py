@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -96,10 +96,15 @@ def _text(cell: RawCell) -> str:
     return "" if v is None else str(v)
 
 
+@cache
+def _shipped_specs() -> tuple[Spec, ...]:
+    """The shipped specs, listed once per process (spec.load caches each one anyway)."""
+    return tuple(spec_mod.load(kind) for kind in spec_mod.available())
+
+
 def spec_for(meta: dict[str, str]) -> Spec:
     tid = meta.get("template_id", "")
-    for kind in spec_mod.available():
-        s = spec_mod.load(kind)
+    for s in _shipped_specs():
         if s.id == tid:
             if meta.get("template_version") != s.version:
                 raise NotOurTemplate(template_finding("T-E002", detail=meta.get("template_version") or "unknown"))
@@ -128,27 +133,47 @@ def _field_finding(spec: Spec, suffix: str, f: Field, value: Any, cell: str | No
                    f.sheet, cell or f.cell, f.name, value)
 
 
+@cache
+def _input_cells(spec: Spec) -> tuple[tuple[Field, str, str], ...]:
+    """(field, sheet, cell) of every non-formula field, worked out once per spec."""
+    return tuple((f, f.sheet, f.cell) for f in spec.fields if f.formula is None)
+
+
+@lru_cache(maxsize=4096)
+def _split_short_ref(ref: str) -> tuple[str, str] | None:
+    return split_ref(ref)
+
+
+def _split_ref_cached(ref: str) -> tuple[str, str] | None:
+    """split_ref, remembered for short texts: every return from one template has the same defined names."""
+    return _split_short_ref(ref) if len(ref) <= 300 else split_ref(ref)
+
+
 def _read_inputs(wb: RawWorkbook, data: ReturnData) -> None:
     spec = data.spec
     moved = False
     sheet_names = {s.name for s in wb.sheets}
-    for f in spec.fields:
-        if f.formula is not None:
-            continue
-        ref = wb.defined_names.get(f.name)
-        loc = split_ref(ref) if ref else None
+    defined = wb.defined_names
+    values = data.values
+    sheets: dict[str, dict[str, RawCell]] = {}
+    for f, f_sheet, f_cell in _input_cells(spec):
+        ref = defined.get(f.name)
+        loc = _split_ref_cached(ref) if ref else None
         if loc is None or loc[0] not in sheet_names:
-            data.findings.append(template_finding("T-E006", sheet=f.sheet, cell=f.cell, name=f.name, label=f.label))
-            data.values[f.name] = None
+            data.findings.append(template_finding("T-E006", sheet=f_sheet, cell=f_cell, name=f.name, label=f.label))
+            values[f.name] = None
             continue
         sheet, cell = loc
-        if (sheet, cell) != (f.sheet, f.cell) and not moved:
+        if (sheet != f_sheet or cell != f_cell) and not moved:
             moved = True  # one finding where the layout first moved; values are still read by name
-            data.findings.append(template_finding("T-E005", sheet=f.sheet, cell=f.cell, name=f.name,
+            data.findings.append(template_finding("T-E005", sheet=f_sheet, cell=f_cell, name=f.name,
                                                   detail=f"'{f.label}' has moved to {cell}; rows or columns were "
                                                          "inserted or deleted"))
-        raw = wb.sheet(sheet).cells.get(cell)
-        data.values[f.name] = _convert(spec, f, raw, cell, data)
+        cells = sheets.get(sheet)
+        if cells is None:
+            cells = sheets[sheet] = wb.sheet(sheet).cells
+        raw = cells.get(cell)
+        values[f.name] = _convert(spec, f, raw, cell, data)
 
 
 def _convert(spec: Spec, f: Field, raw: RawCell | None, cell: str, data: ReturnData) -> Any:
@@ -232,13 +257,29 @@ def _how(f: Field) -> str:
 
 
 def _norm_formula(text: str | None) -> str:
+    """Remembered for short texts: returns from one template carry the same formulas."""
+    if text is not None and len(text) <= 1000:
+        return _norm_short_formula(text)
     return re.sub(r"\s+|\$", "", (text or "").lstrip("=")).upper()
 
 
+@lru_cache(maxsize=4096)
+def _norm_short_formula(text: str) -> str:
+    return re.sub(r"\s+|\$", "", text.lstrip("=")).upper()
+
+
 @cache
-def _expected_formulas(spec: Spec) -> tuple[tuple[Field, str], ...]:
-    return tuple((f, _norm_formula(render_formula(spec, f.formula, f.sheet))) for f in spec.fields
+def _expected_formulas(spec: Spec) -> tuple[tuple[Field, str, str], ...]:
+    """(field, cell, normalised formula) of every formula field, worked out once per spec."""
+    return tuple((f, f.cell, _norm_formula(render_formula(spec, f.formula, f.sheet))) for f in spec.fields
                  if f.formula is not None)
+
+
+@cache
+def _layout_texts(spec: Spec) -> tuple[tuple[str, str, str], ...]:
+    """(cell, text, stripped text) of the labels and headings that must be exactly as issued."""
+    return tuple((t.cell, t.text, t.text.strip()) for t in spec.texts
+                 if t.style in ("label", "header", "section", "total_label"))
 
 
 def _check_layout(wb: RawWorkbook, data: ReturnData) -> None:
@@ -254,19 +295,19 @@ def _check_layout(wb: RawWorkbook, data: ReturnData) -> None:
         data.findings.append(template_finding("T-W007", sheet=spec.sheet))
     if any(f.code == "T-E005" for f in data.findings):
         return  # already known to be moved: one finding says where
-    texts = [t for t in spec.texts if t.style in ("label", "header", "section", "total_label")]
-    for t in texts:
-        got = sheet.cells.get(t.cell)
+    cells = sheet.cells
+    for cell, text, stripped in _layout_texts(spec):
+        got = cells.get(cell)
         got_text = "" if got is None or got.value is None else str(got.value)
-        if got_text.strip() != t.text.strip():
-            data.findings.append(template_finding("T-E005", sheet=spec.sheet, cell=t.cell, value=got_text,
-                                                  detail=f"expected '{t.text}', found '{got_text[:60]}'"))
+        if got_text.strip() != stripped:
+            data.findings.append(template_finding("T-E005", sheet=spec.sheet, cell=cell, value=got_text,
+                                                  detail=f"expected '{text}', found '{got_text[:60]}'"))
             return  # one finding is enough: the rest shifted with it
-    for f, expected in _expected_formulas(spec):
-        got = sheet.cells.get(f.cell)
+    for f, cell, expected in _expected_formulas(spec):
+        got = cells.get(cell)
         if got is None or _norm_formula(got.formula) != expected:
             data.findings.append(template_finding(
-                "T-E005", sheet=spec.sheet, cell=f.cell, name=f.name,
+                "T-E005", sheet=spec.sheet, cell=cell, name=f.name,
                 value=None if got is None else (got.formula or got.value),
                 detail=f"the formula for '{f.label}' was changed or removed"))
             return

@@ -616,23 +616,35 @@ _SHEET_NS = ("", _MAIN_NS)
 
 
 class _Handler:
-    """Base for streaming readers: ``start``/``end``/``chars`` receive expat events."""
+    """Base for streaming readers: ``start``/``end``/``chars`` receive expat events.
+
+    ``end`` and ``chars`` may be None when a reader needs no such events: expat then does
+    not call into Python for them at all (each callback costs about as much as the parse)."""
 
     part = ""
+    end: Callable[[str], None] | None = None
+    chars: Callable[[str], None] | None = None
 
     def start(self, tag: str, attrs: dict[str, str]) -> None:
         raise NotImplementedError
-
-    def end(self, tag: str) -> None:
-        pass
-
-    def chars(self, data: str) -> None:
-        pass
 
 
 def _split(tag: str) -> tuple[str, str]:
     ns, sep, local = tag.rpartition(" ")
     return (ns, local) if sep else ("", tag)
+
+
+#: expat's "namespace local" tag -> (local name, local name if in the transitional main
+#: namespace or none else "", in the Strict namespace); a bounded cache, filled by _tag.
+_TAGS: dict[str, tuple[str, str, bool]] = {}
+
+
+def _tag(tag: str) -> tuple[str, str, bool]:
+    ns, local = _split(tag)
+    known = (local, local if ns in _SHEET_NS else "", ns == _STRICT_NS)
+    if len(_TAGS) < 10_000:
+        _TAGS[tag] = known
+    return known
 
 
 def _new_parser(part: str) -> expat.XMLParserType:
@@ -795,8 +807,10 @@ class _Package:
         handler.part = info.filename
         parser = _new_parser(_clean(info.filename, 40))
         parser.StartElementHandler = handler.start
-        parser.EndElementHandler = handler.end
-        parser.CharacterDataHandler = handler.chars
+        if handler.end is not None:
+            parser.EndElementHandler = handler.end
+        if handler.chars is not None:
+            parser.CharacterDataHandler = handler.chars
         try:
             for chunk in self.chunks(info):
                 parser.Parse(chunk, False)
@@ -828,7 +842,7 @@ class _ContentTypes(_Handler):
         self.overrides: dict[str, str] = {}
 
     def start(self, tag: str, attrs: dict[str, str]) -> None:
-        local = _split(tag)[1]
+        local = (_TAGS.get(tag) or _tag(tag))[0]
         if local == "Default":
             self.defaults[attrs.get("Extension", "").lower()] = attrs.get("ContentType", "")
         elif local == "Override":
@@ -850,7 +864,7 @@ class _Rels(_Handler):
         self.rels: dict[str, _Rel] = {}
 
     def start(self, tag: str, attrs: dict[str, str]) -> None:
-        if _split(tag)[1] == "Relationship" and len(self.rels) < 100_000:
+        if (_TAGS.get(tag) or _tag(tag))[0] == "Relationship" and len(self.rels) < 100_000:
             self.rels[attrs.get("Id", "")] = _Rel(
                 attrs.get("Type", ""),
                 attrs.get("Target", ""),
@@ -889,46 +903,54 @@ class _WorkbookReader(_Handler):
         self.sheets: list[tuple[str, str, str]] = []  # name, state, r:id
         self.names: list[tuple[str, str | None, str]] = []  # name, localSheetId, text
         self.structure_protected = False
-        self._name: tuple[str, str | None] | None = None
-        self._buf: list[str] | None = None
-        self._buf_len = 0
+        sheets = self.sheets
+        names = self.names
+        max_sheets = limits.max_sheets
+        name: tuple[str, str | None] | None = None  # the <definedName> being read
+        buf: list[str] | None = None
+        buf_len = 0
 
-    def start(self, tag: str, attrs: dict[str, str]) -> None:
-        ns, local = _split(tag)
-        if not self.seen_root:
-            self.seen_root = True
-            if ns == _STRICT_NS:
-                raise problem("F-E015")
-            if local != "workbook" or ns not in _SHEET_NS:
-                raise problem("F-E029", "the workbook part is not a spreadsheet workbook")
-            return
-        if ns not in _SHEET_NS:
-            return
-        if local == "sheet":
-            rid = next((v for k, v in attrs.items() if k.endswith(" id")), "")
-            self.sheets.append((attrs.get("name", ""), attrs.get("state", "visible"), rid))
-            if len(self.sheets) > self.limits.max_sheets:
-                raise problem("F-E025", f"more than {self.limits.max_sheets}")
-        elif local == "definedName":
-            self._name = (attrs.get("name", ""), attrs.get("localSheetId"))
-            self._buf = []
-            self._buf_len = 0
-        elif local == "workbookProtection":
-            self.structure_protected = _is_true(attrs.get("lockStructure"))
+        def start(tag: str, attrs: dict[str, str]) -> None:
+            nonlocal name, buf, buf_len
+            _local, main, strict = _TAGS.get(tag) or _tag(tag)
+            if not self.seen_root:
+                self.seen_root = True
+                if strict:
+                    raise problem("F-E015")
+                if main != "workbook":
+                    raise problem("F-E029", "the workbook part is not a spreadsheet workbook")
+                return
+            if main == "definedName":
+                name = (attrs.get("name", ""), attrs.get("localSheetId"))
+                buf = []
+                buf_len = 0
+            elif main == "sheet":
+                rid = next((v for k, v in attrs.items() if k.endswith(" id")), "")
+                sheets.append((attrs.get("name", ""), attrs.get("state", "visible"), rid))
+                if len(sheets) > max_sheets:
+                    raise problem("F-E025", f"more than {max_sheets}")
+            elif main == "workbookProtection":
+                self.structure_protected = _is_true(attrs.get("lockStructure"))
 
-    def end(self, tag: str) -> None:
-        if self._name is not None and _split(tag)[1] == "definedName":
-            assert self._buf is not None
-            self.names.append((self._name[0], self._name[1], "".join(self._buf)))
-            self._name = None
-            self._buf = None
+        def end(tag: str) -> None:
+            nonlocal name, buf
+            if name is not None and (_TAGS.get(tag) or _tag(tag))[0] == "definedName":
+                assert buf is not None
+                names.append((name[0], name[1], "".join(buf)))
+                name = None
+                buf = None
 
-    def chars(self, data: str) -> None:
-        if self._buf is not None:
-            self._buf_len += len(data)
-            if self._buf_len > 65_536:
-                raise problem("F-E029", "a defined name's formula is far too long")
-            self._buf.append(data)
+        def chars(data: str) -> None:
+            nonlocal buf_len
+            if buf is not None:
+                buf_len += len(data)
+                if buf_len > 65_536:
+                    raise problem("F-E029", "a defined name's formula is far too long")
+                buf.append(data)
+
+        self.start = start  # type: ignore[method-assign]
+        self.end = end
+        self.chars = chars
 
 
 class _StylesReader(_Handler):
@@ -936,41 +958,49 @@ class _StylesReader(_Handler):
         self.locked: list[bool] = []
         self.num_fmt_ids: list[int] = []
         self.num_fmts: dict[int, str] = {}
-        self._in_cellxfs = False
-        self._in_xf = False
+        locked = self.locked
+        num_fmt_ids = self.num_fmt_ids
+        num_fmts = self.num_fmts
+        in_cellxfs = False
+        in_xf = False
 
-    def start(self, tag: str, attrs: dict[str, str]) -> None:
-        ns, local = _split(tag)
-        if ns not in _SHEET_NS:
-            return
-        if local == "cellXfs":
-            self._in_cellxfs = True
-        elif local == "xf" and self._in_cellxfs:
-            self._in_xf = True
-            self.locked.append(True)
-            try:
-                self.num_fmt_ids.append(int(attrs.get("numFmtId", "0")))
-            except ValueError:
-                self.num_fmt_ids.append(0)
-        elif local == "protection" and self._in_xf:
-            # Excel uses a cell xf's own protection whatever applyProtection says (it is
-            # only consulted against the parent style, whose values would be equal).
-            self.locked[-1] = attrs.get("locked", "1").strip().lower() not in ("0", "false")
-        elif local == "numFmt":
-            fid = attrs.get("numFmtId", "").strip()
-            if fid.isdigit() and fid.isascii() and len(fid) <= 9:
-                self.num_fmts[int(fid)] = attrs.get("formatCode", "")[:1000]
+        def start(tag: str, attrs: dict[str, str]) -> None:
+            nonlocal in_cellxfs, in_xf
+            main = (_TAGS.get(tag) or _tag(tag))[1]
+            if main == "xf":
+                if in_cellxfs:
+                    in_xf = True
+                    locked.append(True)
+                    try:
+                        num_fmt_ids.append(int(attrs.get("numFmtId", "0")))
+                    except ValueError:
+                        num_fmt_ids.append(0)
+            elif main == "protection":
+                # Excel uses a cell xf's own protection whatever applyProtection says (it is
+                # only consulted against the parent style, whose values would be equal).
+                if in_xf:
+                    locked[-1] = attrs.get("locked", "1").strip().lower() not in ("0", "false")
+            elif main == "cellXfs":
+                in_cellxfs = True
+            elif main == "numFmt":
+                fid = attrs.get("numFmtId", "").strip()
+                if fid.isdigit() and fid.isascii() and len(fid) <= 9:
+                    num_fmts[int(fid)] = attrs.get("formatCode", "")[:1000]
 
-    def end(self, tag: str) -> None:
-        local = _split(tag)[1]
-        if local == "cellXfs":
-            self._in_cellxfs = False
-        elif local == "xf":
-            self._in_xf = False
+        def end(tag: str) -> None:
+            nonlocal in_cellxfs, in_xf
+            local = (_TAGS.get(tag) or _tag(tag))[0]
+            if local == "xf":
+                in_xf = False
+            elif local == "cellXfs":
+                in_cellxfs = False
+
+        self.start = start  # type: ignore[method-assign]
+        self.end = end
 
 
 class _RichTextCollector:
-    """Collects the text of ``<t>`` elements inside ``<si>``/``<is>``, skipping ``<rPh>``."""
+    """Collects the text of ``<t>`` elements inside ``<is>``, skipping ``<rPh>``."""
 
     def __init__(self, max_chars: int) -> None:
         self.max_raw = max_chars * 7 + 64  # room for _xHHHH_ escapes before decoding
@@ -1000,46 +1030,68 @@ class _RichTextCollector:
 
 
 class _SharedStringsReader(_Handler):
+    """The text of each ``<si>``: its ``<t>`` elements, without phonetic runs (``<rPh>``)."""
+
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
         self.strings: list[str] = []
-        self.text = _RichTextCollector(limits.max_string_chars)
+        strings = self.strings
+        max_chars = limits.max_string_chars
+        max_raw = max_chars * 7 + 64  # room for _xHHHH_ escapes before decoding
+        max_strings = limits.max_cells
+        parts: list[str] | None = None  # the text of the <si> being read
+        capturing = False
+        in_rph = 0
+        length = 0
 
-    def start(self, tag: str, attrs: dict[str, str]) -> None:
-        ns, local = _split(tag)
-        if ns == _STRICT_NS:
-            raise problem("F-E015")
-        if ns not in _SHEET_NS:
-            return
-        text = self.text
-        if local == "si":
-            text.begin()
-        elif text.parts is not None:
-            if local == "t" and not text.in_rph:
-                text.capturing = True
+        def start(tag: str, attrs: dict[str, str]) -> None:
+            nonlocal parts, capturing, in_rph, length
+            _local, main, strict = _TAGS.get(tag) or _tag(tag)
+            if main == "t":
+                if parts is not None and not in_rph:
+                    capturing = True
+            elif main == "si":
+                parts = []
+                length = 0
+                capturing = False
+                in_rph = 0
+            elif main == "rPh":
+                if parts is not None:
+                    in_rph += 1
+            elif strict:
+                raise problem("F-E015")
+
+        def end(tag: str) -> None:
+            nonlocal parts, capturing, in_rph
+            if parts is None:
+                return
+            local = (_TAGS.get(tag) or _tag(tag))[0]
+            if local == "t":
+                capturing = False
+            elif local == "si":
+                text = _unescape("".join(parts))
+                parts = None
+                capturing = False
+                if len(text) > max_chars:
+                    raise problem("F-E028", _too_long(f"shared text {len(strings)}", limits, len(text)))
+                strings.append(text)
+                if len(strings) > max_strings:
+                    raise problem("F-E026", f"more than {max_strings:,} different texts")
             elif local == "rPh":
-                text.in_rph += 1
+                in_rph -= 1
 
-    def end(self, tag: str) -> None:
-        local = _split(tag)[1]
-        text = self.text
-        if text.parts is None:
-            return
-        if local == "t":
-            text.capturing = False
-        elif local == "rPh":
-            text.in_rph -= 1
-        elif local == "si":
-            s = text.finish()
-            if len(s) > self.limits.max_string_chars:
-                raise problem("F-E028", _too_long(f"shared text {len(self.strings)}", self.limits, len(s)))
-            self.strings.append(s)
-            if len(self.strings) > self.limits.max_cells:
-                raise problem("F-E026", f"more than {self.limits.max_cells:,} different texts")
+        def chars(data: str) -> None:
+            nonlocal length
+            if capturing:
+                assert parts is not None
+                length += len(data)
+                parts.append(data)
+                if length > max_raw:
+                    raise problem("F-E028", _too_long(f"shared text {len(strings)}", limits))
 
-    def chars(self, data: str) -> None:
-        if self.text.capturing and not self.text.add(data):
-            raise problem("F-E028", _too_long(f"shared text {len(self.strings)}", self.limits))
+        self.start = start  # type: ignore[method-assign]
+        self.end = end
+        self.chars = chars
 
 
 # --------------------------------------------------------------------------- sheet reader
@@ -1049,7 +1101,9 @@ class _SheetReader(_Handler):
     """Streams one worksheet into RawCells.
 
     This is the hot loop (a few expat callbacks per cell), so the handlers are closures
-    over local state rather than methods working on attributes."""
+    over local state rather than methods working on attributes, a cell is finished inline
+    in the end handler, and what repeats from cell to cell (a reference's row and column,
+    a style's lock, an empty cell) is looked up rather than worked out again."""
 
     def __init__(self, wb: RawWorkbook, info: SheetInfo) -> None:
         self.cells: dict[str, RawCell] = {}
@@ -1072,6 +1126,9 @@ class _SheetReader(_Handler):
         rich = _RichTextCollector(max_chars)
         new_cell = _new_cell
         isfinite = math.isfinite
+        ref_cache = _REF_CACHE
+        styles: dict[str | None, tuple[int, bool]] = {}  # the s attribute -> (style, locked)
+        empty: dict[tuple[str | None, str | None], RawCell] = {}  # (t, s) -> the cell without value or formula
 
         row = col = max_row = max_col = 0
         cattrs: dict[str, str] | None = None  # attributes of the <c> being read
@@ -1081,7 +1138,6 @@ class _SheetReader(_Handler):
         f_attrs: dict[str, str] | None = None
         inline: str | None = None
         in_is = False
-        ref = ""
 
         def name_of(tag: str) -> str:
             ns, local = _split(tag)
@@ -1098,6 +1154,13 @@ class _SheetReader(_Handler):
 
         def bad_ref(what: str) -> UnreadableFile:
             return problem("F-E027", f"{_clean(what, 16)} on sheet {sheet_name}")
+
+        def style_of(s: str | None) -> tuple[int, bool]:
+            style = int(s) if s is not None and s.isdigit() and s.isascii() and len(s) <= 9 else 0
+            found = (style, locked_of[style] if style < n_styles else True)
+            if len(styles) < 10_000:
+                styles[s] = found
+            return found
 
         def start(tag: str, attrs: dict[str, str]) -> None:
             nonlocal cattrs, text, v, f, f_attrs, inline, row, col, in_is
@@ -1141,45 +1204,34 @@ class _SheetReader(_Handler):
                 self.protected = _is_true(attrs.get("sheet"))
 
         def end(tag: str) -> None:
-            nonlocal cattrs, text, v, f, inline, in_is
+            nonlocal cattrs, text, v, f, inline, in_is, row, col, max_row, max_col, cells_left
+            if cattrs is None:
+                return
             local = names.get(tag)
             if local is None:
                 local = name_of(tag)
-            if cattrs is None:
-                return
             if local == "v":
                 v = text
                 text = None
-            elif local == "c":
-                finish_cell()
-                cattrs = None
-            elif not local:
                 return
-            elif local == "f":
-                f = text
-                text = None
-            elif local == "t":
-                rich.capturing = False
-            elif local == "rPh":
-                if in_is:
-                    rich.in_rph -= 1
-            elif local == "is":
-                inline = rich.finish()
-                in_is = False
-
-        def chars(data: str) -> None:
-            nonlocal text
-            if text is not None:
-                text += data
-                if len(text) > max_raw:
-                    raise problem("F-E028", _too_long(f"{sheet_name}!{current_ref()}", limits))
-            elif rich.capturing and not rich.add(data):
-                raise problem("F-E028", _too_long(f"{sheet_name}!{current_ref()}", limits))
-
-        def finish_cell() -> None:
-            nonlocal row, col, max_row, max_col, cells_left, ref
+            if local != "c":
+                if not local:
+                    return
+                if local == "f":
+                    f = text
+                    text = None
+                elif local == "t":
+                    rich.capturing = False
+                elif local == "rPh":
+                    if in_is:
+                        rich.in_rph -= 1
+                elif local == "is":
+                    inline = rich.finish()
+                    in_is = False
+                return
+            # </c>: the cell is complete
             attrs = cattrs
-            assert attrs is not None
+            cattrs = None
             r = attrs.get("r")
             if r is None:
                 if row == 0:
@@ -1189,20 +1241,28 @@ class _SheetReader(_Handler):
                     raise bad_ref(f"column {col}")
                 ref = f"{col_letters(col)}{row}"
             else:
-                letters = r.rstrip(_DIGITS)
-                digits = r[len(letters) :]
-                if not (0 < len(letters) <= 3 and 0 < len(digits) <= 7 and letters.isalpha() and letters.isascii()):
-                    raise bad_ref(f"'{r}'")
-                col = _COL_CACHE.get(letters) or _col_number(letters)
-                row = int(digits)
-                if col > _MAX_COL or not 1 <= row <= _MAX_ROW:
-                    raise bad_ref(r)
-                ref = r if letters.isupper() else r.upper()
+                known = ref_cache.get(r) or _parse_ref(r)
+                if isinstance(known, str):
+                    raise bad_ref(known)
+                col, row, ref = known
             if row > max_row:
                 max_row = row
             if col > max_col:
                 max_col = col
             t = attrs.get("t")
+            s = attrs.get("s")
+            if v is None and f_attrs is None and inline is None and t in _EMPTY_TYPES:
+                cell = empty.get((t, s))
+                if cell is None:
+                    style, locked = styles.get(s) or style_of(s)
+                    cell = new_cell(RawCell, (None, None, _EMPTY_TYPES[t], None, False, style, locked))
+                    if len(empty) < 1_000:
+                        empty[(t, s)] = cell
+                cells[ref] = cell
+                cells_left -= 1
+                if cells_left < 0:
+                    raise problem("F-E026", f"more than {limits.max_cells:,} cells")
+                return
             value: CellValue = None
             raw: str | None = v
             ctype: str | None = t
@@ -1262,13 +1322,20 @@ class _SheetReader(_Handler):
                         shared = True
                         if not formula:
                             formula = shared_masters.get(si)
-            s = attrs.get("s")
-            style = int(s) if s is not None and s.isdigit() and s.isascii() and len(s) <= 9 else 0
-            locked = locked_of[style] if style < n_styles else True
+            style, locked = styles.get(s) or style_of(s)
             cells[ref] = new_cell(RawCell, (value, raw, ctype, formula, shared, style, locked))
             cells_left -= 1
             if cells_left < 0:
                 raise problem("F-E026", f"more than {limits.max_cells:,} cells")
+
+        def chars(data: str) -> None:
+            nonlocal text
+            if text is not None:
+                text += data
+                if len(text) > max_raw:
+                    raise problem("F-E028", _too_long(f"{sheet_name}!{current_ref()}", limits))
+            elif rich.capturing and not rich.add(data):
+                raise problem("F-E028", _too_long(f"{sheet_name}!{current_ref()}", limits))
 
         def finish() -> None:
             self.max_row = max_row
@@ -1276,8 +1343,8 @@ class _SheetReader(_Handler):
             self.cells_read = limits.max_cells - wb._cells_read - cells_left
 
         self.start = start  # type: ignore[method-assign]
-        self.end = end  # type: ignore[method-assign]
-        self.chars = chars  # type: ignore[method-assign]
+        self.end = end
+        self.chars = chars
         self.finish = finish
 
 
@@ -1287,6 +1354,29 @@ _SHEET_TAGS: dict[str, str] = {
 }
 _new_cell = tuple.__new__
 _DIGITS = "0123456789"
+#: t attribute -> the type of a cell with neither value nor formula (other types are refused)
+_EMPTY_TYPES: dict[str | None, str | None] = {
+    None: None, "n": "n", "s": "s", "str": "str", "inlineStr": "inlineStr", "b": "b", "e": "e", "d": "d",
+}
+#: a cell's r attribute -> (column, row, upper-case reference), for references inside the grid
+_REF_CACHE: dict[str, tuple[int, int, str]] = {}
+
+
+def _parse_ref(r: str) -> tuple[int, int, str] | str:
+    """(column, row, "AB12") for a cell reference inside Excel's grid (remembered), else
+    the text to quote in the F-E027 refusal."""
+    letters = r.rstrip(_DIGITS)
+    digits = r[len(letters) :]
+    if not (0 < len(letters) <= 3 and 0 < len(digits) <= 7 and letters.isalpha() and letters.isascii()):
+        return f"'{r}'"
+    col = _COL_CACHE.get(letters) or _col_number(letters)
+    row = int(digits)
+    if col > _MAX_COL or not 1 <= row <= _MAX_ROW:
+        return r
+    known = (col, row, r if letters.isupper() else r.upper())
+    if len(_REF_CACHE) < 50_000:
+        _REF_CACHE[r] = known
+    return known
 
 
 # --------------------------------------------------------------------------- the workbook

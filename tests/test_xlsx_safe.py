@@ -812,6 +812,46 @@ def test_missing_shared_string_and_missing_sheet_part(tmp_path: Path) -> None:
     assert err.code == "F-E029" and "part of sheet 'Sheet1' is missing" in err.reason
 
 
+def test_doctype_in_a_sheet_part_is_refused(tmp_path: Path) -> None:
+    """Even a DOCTYPE that declares nothing: the sheet reader never sees a DTD."""
+    doc = f'<?xml version="1.0"?><!DOCTYPE worksheet><worksheet xmlns="{MAIN_NS}"><sheetData/></worksheet>'
+    err = refuse(build_xlsx(tmp_path / "dt.xlsx", [("S", doc)]))
+    assert err.code == "F-E023" and "xl/worksheets/sheet1.xml" in err.reason
+
+
+def test_strict_element_in_shared_strings(tmp_path: Path) -> None:
+    sst = f'<sst xmlns="{MAIN_NS}"><si><t>a</t></si><x:si xmlns:x="{STRICT_NS}"><x:t>b</x:t></x:si></sst>'
+    err = refuse(build_xlsx(tmp_path / "sst.xlsx", shared_strings=sst))
+    assert err.code == "F-E015"
+
+
+def test_remembered_references_and_empty_cells(tmp_path: Path) -> None:
+    """Cell references and empty cells are looked up, not worked out again: a refusal is
+    never remembered, lower-case references still come out upper-case, and equal empty
+    cells are equal whatever their position."""
+    styles = (
+        f'<styleSheet xmlns="{MAIN_NS}"><cellXfs count="2"><xf numFmtId="0"/>'
+        '<xf numFmtId="0"><protection locked="0"/></xf></cellXfs></styleSheet>'
+    )
+    body = (
+        '<row r="2"><c r="b2" s="1"/><c r="C2" s="1"/><c r="D2" t="s" s="1"/><c r="E2" t="n"/><c r="F2"><v></v></c></row>'
+    )
+    for _ in range(2):
+        cells = read_all(build_xlsx(tmp_path / "e.xlsx", [("S", sheet_doc(body))], styles=styles)).sheet("S").cells
+        assert list(cells) == ["B2", "C2", "D2", "E2", "F2"]
+        assert tuple(cells["B2"]) == tuple(cells["C2"]) == (None, None, None, None, False, 1, False)
+        assert tuple(cells["D2"]) == (None, None, "s", None, False, 1, False)
+        assert tuple(cells["E2"]) == (None, None, "n", None, False, 0, True)
+        assert tuple(cells["F2"]) == (None, None, None, None, False, 0, True)
+    for _ in range(2):  # the same bad reference twice: refused both times, same words
+        err = refuse(build_xlsx(tmp_path / "g.xlsx", [("S", sheet_doc('<row r="1"><c r="xfe1"/></row>'))]))
+        assert err.code == "F-E027" and "xfe1 on sheet S" in err.reason
+        err = refuse(build_xlsx(tmp_path / "h.xlsx", [("S", sheet_doc('<row r="1"><c r="AAAA1"/></row>'))]))
+        assert err.code == "F-E027" and "'AAAA1' on sheet S" in err.reason
+    err = refuse(build_xlsx(tmp_path / "t.xlsx", [("S", sheet_doc('<row r="1"><c r="A1" t="zz"/></row>'))]))
+    assert err.code == "F-E029" and "unknown type 'zz'" in err.reason
+
+
 # --------------------------------------------------------------------------- 3. positive
 
 
