@@ -662,7 +662,9 @@ def test_300k_cells(tmp_path: Path) -> None:
     start = time.perf_counter()
     err = refuse(path)
     assert err.code == "F-E026" and "more than 200,000 cells" in err.reason
-    assert time.perf_counter() - start < 3.0
+    # a guard against a hang, not a speed target (benchmarks/bomb.py measures speed): the
+    # 3 s this said before failed on a loaded 2-core machine
+    assert time.perf_counter() - start < 30.0
 
 
 def test_cell_budget_spans_sheets(tmp_path: Path) -> None:
