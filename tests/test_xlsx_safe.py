@@ -7,7 +7,6 @@ import io
 import os
 import random
 import shutil
-import statistics
 import time
 import tracemalloc
 import warnings
@@ -664,7 +663,7 @@ def test_300k_cells(tmp_path: Path) -> None:
     assert err.code == "F-E026" and "more than 200,000 cells" in err.reason
     # a guard against a hang, not a speed target (benchmarks/bomb.py measures speed): the
     # 3 s this said before failed on a loaded 2-core machine
-    assert time.perf_counter() - start < 30.0
+    assert time.perf_counter() - start < HANG
 
 
 def test_cell_budget_spans_sheets(tmp_path: Path) -> None:
@@ -970,15 +969,6 @@ def test_sniff_accepts_good_and_refuses_bad(tmp_path: Path, good_xlsx: Path) -> 
     with pytest.raises(UnreadableFile) as info:
         sniff(csv, Limits())
     assert info.value.code == "F-E008"
-
-
-def test_small_workbook_is_fast(good_xlsx: Path) -> None:
-    times = []
-    for _ in range(20):
-        start = time.perf_counter()
-        read_all(good_xlsx)
-        times.append(time.perf_counter() - start)
-    assert statistics.median(times) < 0.05
 
 
 # --------------------------------------------------------------------------- catalogue & catch-all
