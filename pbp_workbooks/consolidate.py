@@ -52,7 +52,6 @@ from .workspace import Workspace
 _Date = date  # a field of Item is called 'date'
 
 KIND = "quarterly"
-ACCEPTED = ("accepted", "accepted_with_warnings")
 CSV_DANGER = ("=", "+", "-", "@", "\t", "\r")
 SURPLUS_USES = (("cpd", "CPD"), ("future", "Future proofing"), ("contingency", "Contingency"), ("other", "Other"))
 
@@ -73,7 +72,7 @@ def _dec(v: Any) -> Decimal | None:
     return v if isinstance(v, Decimal) else None
 
 
-def _sum(values: Iterable[Decimal | None]) -> Decimal | None:
+def sum_known(values: Iterable[Decimal | None]) -> Decimal | None:
     """Sum of the known values; None when there are none (never a made-up zero)."""
     known = [v for v in values if v is not None]
     return sum(known, Decimal("0.00")) if known else None
@@ -393,7 +392,7 @@ class Consolidation:
         return [ln.figures for ln in self.headline() if ln.figures is not None]
 
     def la_total(self, get: Callable[[Figures], Decimal | None]) -> Decimal | None:
-        return _sum(get(f) for f in self.accepted())
+        return sum_known(get(f) for f in self.accepted())
 
     def la_median(self, get: Callable[[Figures], Decimal | None]) -> Decimal | None:
         known = [v for v in (get(f) for f in self.accepted()) if v is not None]
@@ -587,7 +586,7 @@ class Col:
     width: float = 14
 
 
-def _header(book: Book, ws: Any, row: int, cols: Sequence[Col]) -> None:
+def put_header(book: Book, ws: Any, row: int, cols: Sequence[Col]) -> None:
     hf = book.fmt(bold=True, bg_color=HEADER_FILL, border=1, text_wrap=True, valign="vcenter")
     for c, col in enumerate(cols):
         ws.write_string(row, c, col.header, hf)
@@ -595,7 +594,8 @@ def _header(book: Book, ws: Any, row: int, cols: Sequence[Col]) -> None:
     ws.set_row(row, 42)
 
 
-def _put(book: Book, ws: Any, r: int, c: int, kind: str, v: Any, **extra: Any) -> None:
+def put(book: Book, ws: Any, r: int, c: int, kind: str, v: Any, **extra: Any) -> None:
+    """One cell of a ``Col.kind`` (text | money | pct | int | date), in that kind's format."""
     _WRITERS[kind](ws, r, c, v, book.fmt(**_KIND_FORMATS[kind], **extra))
 
 
@@ -635,7 +635,7 @@ def _write_summary(book: Book, c: Consolidation) -> None:
     ws.write_string(2, 0, f"{len(accepted)} of {n} provisions have an accepted return for {c.period}"
                           + (f"; {missing} without (shown, never counted as zero)." if missing else "."),
                     book.fmt(bold=True))
-    _header(book, ws, first - 1, SUMMARY_COLS)
+    put_header(book, ws, first - 1, SUMMARY_COLS)
     for i, ln in enumerate(lines):
         r = first + i
         f = ln.figures
@@ -643,8 +643,8 @@ def _write_summary(book: Book, c: Consolidation) -> None:
         put_text(ws, r, 1, ln.provision.host_school, book.fmt(text_wrap=True))
         put_text(ws, r, 2, ln.label, book.fmt(text_wrap=True, bold=f is None,
                                               font_color="#9C0006" if f is None else "#000000"))
-        _put(book, ws, r, 3, "int", ln.official.version if ln.official and f else None)
-        _put(book, ws, r, 4, "date", _received_date(ln) if f else None)
+        put(book, ws, r, 3, "int", ln.official.version if ln.official and f else None)
+        put(book, ws, r, 4, "date", _received_date(ln) if f else None)
         if f is None:
             for col in range(5, 16):
                 ws.write_blank(r, col, None, book.fmt(bg_color="#F2F2F2"))
@@ -654,10 +654,10 @@ def _write_summary(book: Book, c: Consolidation) -> None:
             ws.write_blank(r, 18, None)
             continue
         for j, v in enumerate(summary_money(f)):
-            _put(book, ws, r, 5 + j, "money", v)
+            put(book, ws, r, 5 + j, "money", v)
         put_formula(ws, r, 13, f'=IF(N({cell(r, 9)})=0,"",{cell(r, 12)}/{cell(r, 9)})', book.fmt(num_format=PCT_FMT),
                     f.variance_pct)
-        _put(book, ws, r, 14, "money", f.forecast_balance)
+        put(book, ws, r, 14, "money", f.forecast_balance)
         put_formula(ws, r, 15, f'=IF(N({cell(r, 5)})=0,"",{cell(r, 14)}/{cell(r, 5)})', book.fmt(num_format=PCT_FMT),
                     f.balance_pct)
         put_text(ws, r, 16, f.rag_label, book.fmt(text_wrap=True))
@@ -743,9 +743,9 @@ def category_totals(c: Consolidation) -> list[tuple[str, list[Decimal | None]]]:
     accepted = c.accepted()
     for i, (_key, label) in enumerate(c.categories):
         cats = [f.categories[i] for f in accepted]
-        row = [_sum(x.budget for x in cats), *(_sum(x.actual[q] for x in cats) for q in range(4)),
-               _sum(x.to_date for x in cats), _sum(x.forecast for x in cats), _sum(x.outturn for x in cats),
-               _sum(x.variance for x in cats)]
+        row = [sum_known(x.budget for x in cats), *(sum_known(x.actual[q] for x in cats) for q in range(4)),
+               sum_known(x.to_date for x in cats), sum_known(x.forecast for x in cats), sum_known(x.outturn for x in cats),
+               sum_known(x.variance for x in cats)]
         out.append((label, row))
     return out
 
@@ -757,7 +757,7 @@ def _write_by_category(book: Book, c: Consolidation) -> None:
     ws.write_string(1, 0, f"Sum of the {n_acc} accepted returns for {c.period} (of {len(c.provisions)} provisions). "
                           "Actual per quarter as restated in those returns.", book.fmt(italic=True))
     first = 4
-    _header(book, ws, first - 1, BY_CATEGORY_COLS)
+    put_header(book, ws, first - 1, BY_CATEGORY_COLS)
     rows = category_totals(c)
     last = first + len(rows) - 1
     tot = last + 1
@@ -765,14 +765,14 @@ def _write_by_category(book: Book, c: Consolidation) -> None:
         r = first + i
         put_text(ws, r, 0, label)
         for j, v in enumerate(vals):
-            _put(book, ws, r, 1 + j, "money", v)
+            put(book, ws, r, 1 + j, "money", v)
         put_formula(ws, r, 10, f'=IF(N({cell(r, 1)})=0,"",{cell(r, 9)}/{cell(r, 1)})', book.fmt(num_format=PCT_FMT),
                     ratio(vals[8], vals[0]))
     ws.write_string(tot, 0, "Total", book.fmt(bold=True, top=1))
     totals: list[Decimal | None] = []
     for j in range(9):
         col_vals = [vals[j] for _, vals in rows]
-        value = _sum(col_vals)
+        value = sum_known(col_vals)
         totals.append(value)
         rng = col_range(1 + j, first, last)
         if any(v is not None for v in col_vals):
@@ -875,20 +875,20 @@ def _write_items(book: Book, c: Consolidation) -> None:
     ws.write_string(1, 0, "From the items table of each official return (toolkit section 5: each needs a Neighbourhood "
                           "Partnership signatory and a host school signatory).", book.fmt(italic=True))
     first = 4
-    _header(book, ws, first - 1, ITEM_COLS)
+    put_header(book, ws, first - 1, ITEM_COLS)
     r = first
     amounts: list[Decimal | None] = []
     for ln in c.headline():
         f = ln.figures
         if f is None:
             put_text(ws, r, 0, ln.partnership, book.fmt(bold=True))
-            _put(book, ws, r, 1, "text", ln.label, bold=True, font_color="#9C0006")
+            put(book, ws, r, 1, "text", ln.label, bold=True, font_color="#9C0006")
             put_text(ws, r, 2, "no accepted return", book.fmt(italic=True))
             r += 1
             continue
         if not f.items:
             put_text(ws, r, 0, ln.partnership, book.fmt(bold=True))
-            _put(book, ws, r, 1, "text", ln.label)
+            put(book, ws, r, 1, "text", ln.label)
             put_text(ws, r, 2, "none listed", book.fmt(italic=True))
             r += 1
             continue
@@ -898,12 +898,12 @@ def _write_items(book: Book, c: Consolidation) -> None:
                     it.partnership_signatory, it.partnership_signed, it.host_signatory, it.host_signed,
                     "Yes" if it.signed_by_both else "NO"]
             for j, (col, v) in enumerate(zip(ITEM_COLS[1:], vals, strict=True), start=1):
-                _put(book, ws, r, j, col.kind, v)
+                put(book, ws, r, j, col.kind, v)
             amounts.append(it.amount)
             r += 1
     ws.write_string(r, 0, "Total", book.fmt(bold=True, top=1))
     put_formula(ws, r, 7, f"=SUM({col_range(7, first, max(first, r - 1))})",
-                book.fmt(num_format=MONEY_FMT, bold=True, top=1), _sum(amounts) or Decimal(0))
+                book.fmt(num_format=MONEY_FMT, bold=True, top=1), sum_known(amounts) or Decimal(0))
     ws.freeze_panes(first, 1)
     ws.autofilter(first - 1, 0, max(first, r - 1), len(ITEM_COLS) - 1)
 
@@ -925,7 +925,7 @@ def _write_balances(book: Book, c: Consolidation) -> None:
                           "Possible claw-back (toolkit section 4): the forecast balance is above the threshold and so "
                           "is the part of it with no planned use.", book.fmt(italic=True))
     first = 4
-    _header(book, ws, first - 1, BALANCE_COLS)
+    put_header(book, ws, first - 1, BALANCE_COLS)
     lines = c.headline()
     last = first + len(lines) - 1
     for i, ln in enumerate(lines):
@@ -933,27 +933,27 @@ def _write_balances(book: Book, c: Consolidation) -> None:
         f = ln.figures
         put_text(ws, r, 0, ln.partnership, book.fmt(bold=True))
         if f is None:
-            _put(book, ws, r, 1, "text", ln.label, bold=True, font_color="#9C0006")
+            put(book, ws, r, 1, "text", ln.label, bold=True, font_color="#9C0006")
             for col in range(2, 15):
                 ws.write_blank(r, col, None, book.fmt(bg_color="#F2F2F2"))
             put_text(ws, r, 15, "No data – no accepted return")
             continue
-        _put(book, ws, r, 1, "text", ln.label)
-        _put(book, ws, r, 2, "money", f.allocation)
-        _put(book, ws, r, 3, "money", f.forecast_balance)
+        put(book, ws, r, 1, "text", ln.label)
+        put(book, ws, r, 2, "money", f.allocation)
+        put(book, ws, r, 3, "money", f.forecast_balance)
         put_formula(ws, r, 4, f'=IF(N({cell(r, 2)})=0,"",{cell(r, 3)}/{cell(r, 2)})', book.fmt(num_format=PCT_FMT),
                     f.balance_pct)
         put_formula(ws, r, 5, f"=ROUND({cell(r, 2)}*{th.surplus_plan_pct}/100,2)", book.fmt(num_format=MONEY_FMT),
                     f.threshold)
         for j, v in enumerate(f.surplus):
-            _put(book, ws, r, 6 + j, "money", v)
-        _put(book, ws, r, 10, "text", f.surplus_other_description)
-        _put(book, ws, r, 11, "money", f.planned_total)
+            put(book, ws, r, 6 + j, "money", v)
+        put(book, ws, r, 10, "text", f.surplus_other_description)
+        put(book, ws, r, 11, "money", f.planned_total)
         put_formula(ws, r, 12, f"=IF({cell(r, 3)}>0,MAX({cell(r, 3)}-{cell(r, 11)},0),0)",
                     book.fmt(num_format=MONEY_FMT), f.unplanned)
-        _put(book, ws, r, 13, "text", f.surplus_approach)
-        _put(book, ws, r, 14, "text", f.recovery_plan)
-        _put(book, ws, r, 15, "text", f.surplus_flag, bold=f.clawback, font_color="#9C0006" if f.clawback else "#000000")
+        put(book, ws, r, 13, "text", f.surplus_approach)
+        put(book, ws, r, 14, "text", f.recovery_plan)
+        put(book, ws, r, 15, "text", f.surplus_flag, bold=f.clawback, font_color="#9C0006" if f.clawback else "#000000")
     tot = last + 1
     ws.write_string(tot, 0, "LA total", book.fmt(bold=True, top=1))
     acc = c.accepted()
@@ -961,7 +961,7 @@ def _write_balances(book: Book, c: Consolidation) -> None:
                      (6, lambda f: f.surplus[0]), (7, lambda f: f.surplus[1]), (8, lambda f: f.surplus[2]),
                      (9, lambda f: f.surplus[3]), (11, lambda f: f.planned_total), (12, lambda f: f.unplanned)):
         put_formula(ws, tot, col, f"=SUM({col_range(col, first, last)})",
-                    book.fmt(num_format=MONEY_FMT, bold=True, top=1), _sum(get(f) for f in acc) or Decimal(0))
+                    book.fmt(num_format=MONEY_FMT, bold=True, top=1), sum_known(get(f) for f in acc) or Decimal(0))
     put_formula(ws, tot, 4, f'=IF(N({cell(tot, 2)})=0,"",{cell(tot, 3)}/{cell(tot, 2)})',
                 book.fmt(num_format=PCT_FMT, bold=True, top=1),
                 ratio(c.la_total(lambda f: f.forecast_balance), c.la_total(lambda f: f.allocation)))
@@ -983,25 +983,25 @@ def _write_placements(book: Book, c: Consolidation) -> None:
                           "annually. LA-internal: exact counts (the headteacher summaries suppress small ones).",
                     book.fmt(italic=True))
     first = 4
-    _header(book, ws, first - 1, PLACEMENT_COLS)
+    put_header(book, ws, first - 1, PLACEMENT_COLS)
     r = first
     total = 0
     for q in c.quarters:
         for prov in c.provisions:
             ln = c.lines[(prov.partnership, q)]
             f = ln.figures
-            _put(book, ws, r, 0, "int", q)
+            put(book, ws, r, 0, "int", q)
             put_text(ws, r, 1, prov.partnership, book.fmt(bold=True))
-            _put(book, ws, r, 2, "text", prov.host_school)
+            put(book, ws, r, 2, "text", prov.host_school)
             if f is None:
-                _put(book, ws, r, 3, "text", ln.label, bold=True, font_color="#9C0006")
+                put(book, ws, r, 3, "text", ln.label, bold=True, font_color="#9C0006")
                 ws.write_blank(r, 4, None, book.fmt(bg_color="#F2F2F2"))
                 ws.write_blank(r, 5, None, book.fmt(bg_color="#F2F2F2"))
                 put_text(ws, r, 6, "No data – no accepted return")
             else:
-                _put(book, ws, r, 3, "text", ln.label)
-                _put(book, ws, r, 4, "int", f.placements)
-                _put(book, ws, r, 5, "text", f.mdm_held)
+                put(book, ws, r, 3, "text", ln.label)
+                put(book, ws, r, 4, "int", f.placements)
+                put(book, ws, r, 5, "text", f.mdm_held)
                 total += f.placements or 0
                 if f.placements and f.mdm_held != "Yes":
                     flag = "Meeting not confirmed"
@@ -1009,7 +1009,7 @@ def _write_placements(book: Book, c: Consolidation) -> None:
                     flag = "Placement(s) reported; meeting held"
                 else:
                     flag = "None"
-                _put(book, ws, r, 6, "text", flag)
+                put(book, ws, r, 6, "text", flag)
             r += 1
     ws.write_string(r, 0, "Total", book.fmt(bold=True, top=1))
     put_formula(ws, r, 4, f"=SUM({col_range(4, first, r - 1)})", book.fmt(num_format="0", bold=True, top=1), total)
@@ -1028,7 +1028,7 @@ def _write_status(book: Book, c: Consolidation) -> None:
     ws.write_string(0, 0, f"Returns status – {c.year}, as at {c.generated_at:%d/%m/%Y %H:%M} UTC",
                     book.fmt(bold=True, font_size=14))
     first = 3
-    _header(book, ws, first - 1, STATUS_COLS)
+    put_header(book, ws, first - 1, STATUS_COLS)
     order = {p.partnership: i for i, p in enumerate(c.provisions)}
     rows = sorted(c.status, key=lambda s: (s["quarter"], order.get(s["partnership"], 0)))
     for i, s in enumerate(rows):
@@ -1042,7 +1042,7 @@ def _write_status(book: Book, c: Consolidation) -> None:
                 "LATE" if s["late"] else "no"]
         for j, (col, v) in enumerate(zip(STATUS_COLS, vals, strict=True)):
             bad = j == 9 and s["state"] in ("missing", "rejected", "not issued")
-            _put(book, ws, r, j, col.kind, v, **({"bold": True, "font_color": "#9C0006"} if bad else {}))
+            put(book, ws, r, j, col.kind, v, **({"bold": True, "font_color": "#9C0006"} if bad else {}))
     ws.freeze_panes(first, 2)
     ws.autofilter(first - 1, 0, first + max(len(rows), 1) - 1, len(STATUS_COLS) - 1)
 
@@ -1060,7 +1060,7 @@ def _write_log(book: Book, c: Consolidation) -> None:
     ws.write_string(1, 0, "Errors made a file rejected; warnings were accepted for the LA to look at. 'Official?' = the "
                           "version the consolidation uses.", book.fmt(italic=True))
     first = 4
-    _header(book, ws, first - 1, LOG_COLS)
+    put_header(book, ws, first - 1, LOG_COLS)
     if not c.findings:
         ws.write_string(first, 0, "No findings: every file received was accepted without warnings.")
     for i, fd in enumerate(c.findings):
@@ -1070,7 +1070,7 @@ def _write_log(book: Book, c: Consolidation) -> None:
                 fd["severity"], fd["sheet"], fd["cell"], fd["name"], fd["value"], fd["message"]]
         for j, (col, v) in enumerate(zip(LOG_COLS, vals, strict=True)):
             extra = {"bold": True, "font_color": "#9C0006"} if j == 8 and v == "error" else {}
-            _put(book, ws, r, j, col.kind, v, **extra)
+            put(book, ws, r, j, col.kind, v, **extra)
     ws.freeze_panes(first, 0)
     ws.autofilter(first - 1, 0, first + max(len(c.findings), 1) - 1, len(LOG_COLS) - 1)
 
@@ -1176,7 +1176,7 @@ def kpi_status(target: Any, actual: Any, better: str) -> str:
     return "Met" if (actual >= target if better == "higher" else actual <= target) else "Not met"
 
 
-def _count(v: Any) -> int:
+def count_or_zero(v: Any) -> int:
     return v if isinstance(v, int) and not isinstance(v, bool) else 0
 
 
@@ -1233,47 +1233,47 @@ class AnnualOverview:
 
     def pupils(self, p: str) -> int | str | None:
         v = self.line(p).values
-        return None if v is None else self._pub(("pupils", p), _count(v.get("pupils_supported")))
+        return None if v is None else self._pub(("pupils", p), count_or_zero(v.get("pupils_supported")))
 
     def cell(self, b: str, row: str, p: str) -> int | str | None:
         v = self.line(p).values
-        return None if v is None else self._pub(("cell", b, row, p), _count(v.get(f"{b}_{row}_pupils")))
+        return None if v is None else self._pub(("cell", b, row, p), count_or_zero(v.get(f"{b}_{row}_pupils")))
 
     def share(self, b: str, row: str, p: str) -> Decimal | str | None:
         v = self.line(p).values
         if v is None:
             return None
-        return self._share(_count(v.get(f"{b}_{row}_pupils")), _count(v.get("pupils_supported")),
+        return self._share(count_or_zero(v.get(f"{b}_{row}_pupils")), count_or_zero(v.get("pupils_supported")),
                            ("cell", b, row, p), ("pupils", p))
 
     def la_pupils(self) -> int | str:
-        return self._pub(("grand",), sum(_count(ln.values.get("pupils_supported")) for ln in self.accepted()
+        return self._pub(("grand",), sum(count_or_zero(ln.values.get("pupils_supported")) for ln in self.accepted()
                                          if ln.values)) or 0
 
     def la_count(self, b: str, row: str) -> int:
-        return sum(_count(ln.values.get(f"{b}_{row}_pupils")) for ln in self.accepted() if ln.values)
+        return sum(count_or_zero(ln.values.get(f"{b}_{row}_pupils")) for ln in self.accepted() if ln.values)
 
     def la_cell(self, b: str, row: str) -> int | str | None:
         return self._pub(("col", b, row), self.la_count(b, row))
 
     def la_share(self, b: str, row: str) -> Decimal | str | None:
-        grand = sum(_count(ln.values.get("pupils_supported")) for ln in self.accepted() if ln.values)
+        grand = sum(count_or_zero(ln.values.get("pupils_supported")) for ln in self.accepted() if ln.values)
         return self._share(self.la_count(b, row), grand, ("col", b, row), ("grand",))
 
     def methods(self, row: str, p: str) -> int | str | None:
         v = self.line(p).values
-        return None if v is None else self._pub((METHODS, row, p), _count(v.get(f"methods_{row}_pupils")))
+        return None if v is None else self._pub((METHODS, row, p), count_or_zero(v.get(f"methods_{row}_pupils")))
 
     def la_methods(self, row: str) -> int | str | None:
-        return self._pub(("methods_total", row), sum(_count(ln.values.get(f"methods_{row}_pupils"))
+        return self._pub(("methods_total", row), sum(count_or_zero(ln.values.get(f"methods_{row}_pupils"))
                                                      for ln in self.accepted() if ln.values))
 
     def placements(self, p: str) -> int | str | None:
         v = self.line(p).values
-        return None if v is None else self._pub(("placements", p), _count(v.get("placements_outside_ks")))
+        return None if v is None else self._pub(("placements", p), count_or_zero(v.get("placements_outside_ks")))
 
     def la_placements(self) -> int | str | None:
-        return self._pub(("placements_total",), sum(_count(ln.values.get("placements_outside_ks"))
+        return self._pub(("placements_total",), sum(count_or_zero(ln.values.get("placements_outside_ks"))
                                                     for ln in self.accepted() if ln.values))
 
 
@@ -1296,7 +1296,7 @@ def _suppress_annual(spec: Spec, lines: list[AnnualLine]) -> dict[tuple[str, ...
 
     def get(ln: AnnualLine, name: str) -> int:
         assert ln.values is not None
-        return _count(ln.values.get(name))
+        return count_or_zero(ln.values.get(name))
 
     relations: list[list[int]] = []
     rows_of = {s.key: s.row_keys for s in spec.sections}
@@ -1378,7 +1378,7 @@ def _annual_heading(book: Book, ws: Any, c: Consolidation, title: str) -> None:
 
 def _missing_row(book: Book, ws: Any, r: int, ln: AnnualLine, first_blank: int, last_blank: int) -> None:
     put_text(ws, r, 0, ln.partnership, book.fmt(bold=True))
-    _put(book, ws, r, 1, "text", ln.label, bold=True, font_color="#9C0006")
+    put(book, ws, r, 1, "text", ln.label, bold=True, font_color="#9C0006")
     for col in range(first_blank, last_blank + 1):
         ws.write_blank(r, col, None, book.fmt(bg_color="#F2F2F2"))
 
@@ -1394,7 +1394,7 @@ def _write_annual_kpis(book: Book, c: Consolidation) -> None:
     ws = book.wb.add_worksheet("Annual KPIs")
     _annual_heading(book, ws, c, "Key performance indicators against targets")
     first = 5
-    _header(book, ws, first - 1, KPI_COLS)
+    put_header(book, ws, first - 1, KPI_COLS)
     r = first
     met = total = 0
     for ln in a.lines:
@@ -1409,14 +1409,14 @@ def _write_annual_kpis(book: Book, c: Consolidation) -> None:
             better = KPI_BETTER.get(key, "higher")
             status = kpi_status(v.get(f"kpi_{key}_target"), v.get(f"kpi_{key}_actual"), better)
             put_text(ws, r, 0, ln.partnership, book.fmt(bold=True))
-            _put(book, ws, r, 1, "text", ln.label)
+            put(book, ws, r, 1, "text", ln.label)
             put_text(ws, r, 2, label)
             put_text(ws, r, 3, better)
             for col, name in ((4, f"kpi_{key}_target"), (5, f"kpi_{key}_actual")):
                 x = v.get(name)
                 put_num(ws, r, col, x if isinstance(x, Decimal | int) else None, book.fmt(num_format="0.0##"))
             put_text(ws, r, 6, status, book.fmt(bold=True))
-            _put(book, ws, r, 7, "text", v.get(f"kpi_{key}_commentary") or None)
+            put(book, ws, r, 7, "text", v.get(f"kpi_{key}_commentary") or None)
             met += status == "Met"
             total += status != "No data"
             r += 1
@@ -1458,7 +1458,7 @@ def _write_annual_pupils(book: Book, c: Consolidation) -> None:
                 r += 1
                 continue
             put_text(ws, r, 0, ln.partnership, book.fmt(bold=True))
-            _put(book, ws, r, 1, "text", ln.label)
+            put(book, ws, r, 1, "text", ln.label)
             put_count(book, ws, r, 2, a.pupils(ln.partnership))
             for j, (k, _label) in enumerate(groups):
                 put_count(book, ws, r, 3 + 2 * j, a.cell(b, k, ln.partnership))
@@ -1491,7 +1491,7 @@ def _write_annual_delivery(book: Book, c: Consolidation) -> None:
     cols += [Col("Pupils placed outside their key stage", "int", 12),
              Col("Multidisciplinary meeting held before each?", "text", 14)]
     first = 5
-    _header(book, ws, first - 1, cols)
+    put_header(book, ws, first - 1, cols)
     r = first
     for ln in a.lines:
         if ln.values is None:
@@ -1500,31 +1500,31 @@ def _write_annual_delivery(book: Book, c: Consolidation) -> None:
             continue
         v, p = ln.values, ln.partnership
         put_text(ws, r, 0, p, book.fmt(bold=True))
-        _put(book, ws, r, 1, "text", ln.label)
+        put(book, ws, r, 1, "text", ln.label)
         put_count(book, ws, r, 2, a.pupils(p))
-        _put(book, ws, r, 3, "int", v.get("schools_supported"))
-        _put(book, ws, r, 4, "int", v.get("partnership_schools"))
+        put(book, ws, r, 3, "int", v.get("schools_supported"))
+        put(book, ws, r, 4, "int", v.get("partnership_schools"))
         stay = v.get("avg_stay_weeks")
         put_num(ws, r, 5, stay if isinstance(stay, Decimal | int) else None, book.fmt(num_format="0.0"))
         for j, (k, _label) in enumerate(methods):
             put_count(book, ws, r, 6 + 2 * j, a.methods(k, p))
-            _put(book, ws, r, 7 + 2 * j, "int", v.get(f"methods_{k}_sessions"))
+            put(book, ws, r, 7 + 2 * j, "int", v.get(f"methods_{k}_sessions"))
         put_count(book, ws, r, 6 + 2 * len(methods), a.placements(p))
-        _put(book, ws, r, 7 + 2 * len(methods), "text",
-             v.get("placements_mdm_held") if _count(v.get("placements_outside_ks")) else "not needed")
+        put(book, ws, r, 7 + 2 * len(methods), "text",
+             v.get("placements_mdm_held") if count_or_zero(v.get("placements_outside_ks")) else "not needed")
         r += 1
     acc = [ln.values for ln in a.accepted() if ln.values is not None]
     top = {"bold": True, "top": 1}
     ws.write_string(r, 0, "LA total", book.fmt(**top))
     ws.write_string(r, 1, f"{len(acc)} accepted reports", book.fmt(top=1))
     put_count(book, ws, r, 2, a.la_pupils(), **top)
-    put_count(book, ws, r, 3, sum(_count(v.get("schools_supported")) for v in acc), **top)
-    put_count(book, ws, r, 4, sum(_count(v.get("partnership_schools")) for v in acc), **top)
+    put_count(book, ws, r, 3, sum(count_or_zero(v.get("schools_supported")) for v in acc), **top)
+    put_count(book, ws, r, 4, sum(count_or_zero(v.get("partnership_schools")) for v in acc), **top)
     stays = [v["avg_stay_weeks"] for v in acc if isinstance(v.get("avg_stay_weeks"), Decimal | int)]
     put_num(ws, r, 5, sum(stays, Decimal(0)) / len(stays) if stays else None, book.fmt(num_format="0.0", **top))
     for j, (k, _label) in enumerate(methods):
         put_count(book, ws, r, 6 + 2 * j, a.la_methods(k), **top)
-        put_count(book, ws, r, 7 + 2 * j, sum(_count(v.get(f"methods_{k}_sessions")) for v in acc), **top)
+        put_count(book, ws, r, 7 + 2 * j, sum(count_or_zero(v.get(f"methods_{k}_sessions")) for v in acc), **top)
     put_count(book, ws, r, 6 + 2 * len(methods), a.la_placements(), **top)
     ws.write_string(r + 2, 0, "LA average length of stay: the mean of the partnerships' averages. A pupil supported "
                               "in more than one way counts under each delivery method.", book.fmt(italic=True))

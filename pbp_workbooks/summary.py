@@ -43,8 +43,8 @@ from .consolidate import (
     Book,
     Consolidation,
     Figures,
-    _count,
     cell,
+    count_or_zero,
     gbp,
     kpi_status,
     pct_text,
@@ -153,11 +153,11 @@ def annual_summary(c: Consolidation, partnership: str) -> AnnualSummary | None:
         profiles.append((a.title(b).replace("Service delivery: p", "P"), groups, a.pupils(partnership)))
     stay = v.get("avg_stay_weeks")
     delivery = (("Pupils supported", a.pupils(partnership)),
-                ("Schools supported", _count(v.get("schools_supported"))),
-                ("Schools in the partnership", _count(v.get("partnership_schools"))),
+                ("Schools supported", count_or_zero(v.get("schools_supported"))),
+                ("Schools in the partnership", count_or_zero(v.get("partnership_schools"))),
                 ("Average length of stay (weeks)", dec(stay)),
                 ("Pupils placed outside their key stage", a.placements(partnership)))
-    methods = tuple((label, a.methods(k, partnership), _count(v.get(f"methods_{k}_sessions")))
+    methods = tuple((label, a.methods(k, partnership), count_or_zero(v.get(f"methods_{k}_sessions")))
                     for k, label in a.rows(METHODS))
     return AnnualSummary(str(c.year), ln.label, True, tuple(kpis), tuple(profiles), delivery, methods)
 
