@@ -30,35 +30,27 @@ from pathlib import Path
 from typing import Any
 
 from . import suppression
+from .annual_overview import BREAKDOWNS, KPI, KPI_BETTER, METHODS, count_or_zero, kpi_status
 from .config import Thresholds
-from .consolidate import (
-    BREAKDOWNS,
-    KPI,
-    KPI_BETTER,
+from .consolidation import Consolidation
+from .figures import Figures, gbp, pct_text, ratio
+from .filenames import safe_file_name
+from .periods import QUARTER_MONTHS
+from .sheets import (
     KPI_FILLS,
-    METHODS,
     MONEY_FMT,
     PCT_FMT,
     RAG_FILLS,
     Book,
-    Consolidation,
-    Figures,
     cell,
-    count_or_zero,
-    gbp,
-    kpi_status,
-    pct_text,
     put_count,
     put_date,
     put_formula,
     put_num,
     put_share,
     put_text,
-    ratio,
-    summary_file_name,
     write_atomic,
 )
-from .periods import QUARTER_MONTHS
 
 PARALLEL_FROM = 20
 SUPPRESS_BELOW = suppression.THRESHOLD  # pupil counts 1..4 are shown as "fewer than 5": plain words in a sentence
@@ -207,6 +199,10 @@ def sentence(s: SummaryInput) -> str:
            f"a deficit of {gbp(-bal, False)}" if bal < 0 else "a balance of exactly zero")
     return (f"{f.rag_label}: in {quarters} the provision spent {gbp(f.to_date, False)}, {pct_text(f.spent_pct)} of its "
             f"{gbp(f.budget, False)} budget, and expects to end the year with {end} – {f.rag_reason}.")
+
+
+def summary_file_name(partnership: str) -> str:
+    return safe_file_name(f"summary - {partnership}") + ".xlsx"
 
 
 def inputs(c: Consolidation, folder: Path) -> list[SummaryInput]:
