@@ -23,13 +23,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from generate import big_roster  # the same roster maker as the generate benchmark
 
-from pbp_workbooks import consolidate as cons
 from pbp_workbooks import roster as roster_mod
 from pbp_workbooks import samples
 from pbp_workbooks import spec as spec_mod
 from pbp_workbooks.cli import main
 from pbp_workbooks.config import Thresholds
+from pbp_workbooks.consolidate import consolidate
+from pbp_workbooks.consolidation import load
+from pbp_workbooks.csv_export import CSV_CATEGORY_KEYS, write_csv
 from pbp_workbooks.ingest import ingest
+from pbp_workbooks.la_workbook import category_rows, write_workbook
 from pbp_workbooks.ledger import Ledger
 from pbp_workbooks.periods import FinancialYear
 from pbp_workbooks.workspace import Workspace
@@ -77,21 +80,21 @@ def run(n: int, runs: int) -> None:
         plain, full = [], []
         for i in range(runs):
             t = time.perf_counter()
-            out = cons.consolidate(ws, fy, 2, tmp / f"plain{i}", summaries=False)
+            out = consolidate(ws, fy, 2, tmp / f"plain{i}", summaries=False)
             plain.append(time.perf_counter() - t)
         assert len(out.data.accepted()) == n
         for i in range(runs):
             t = time.perf_counter()
-            out = cons.consolidate(ws, fy, 2, tmp / f"full{i}", summaries=True)
+            out = consolidate(ws, fy, 2, tmp / f"full{i}", summaries=True)
             full.append(time.perf_counter() - t)
         assert len(out.summaries) == n
         # the phases of one run
         t0 = time.perf_counter()
-        data = cons.load(ws, fy, 2)
+        data = load(ws, fy, 2)
         t1 = time.perf_counter()
-        cons.write_workbook(data, tmp / "phase.xlsx")
+        write_workbook(data, tmp / "phase.xlsx")
         t2 = time.perf_counter()
-        cons.write_csv(tmp / "phase.csv", cons.CSV_CATEGORY_KEYS, cons.category_rows(data))
+        write_csv(tmp / "phase.csv", CSV_CATEGORY_KEYS, category_rows(data))
         t3 = time.perf_counter()
         size = (tmp / "phase.xlsx").stat().st_size
     med = statistics.median(plain)

@@ -364,7 +364,7 @@ def run_annual(ws: Workspace, root: Path, fy: FinancialYear, out: Callable[[str]
     assert a is not None
     out(f"[A4/5] Consolidated {result.data.period} with the annual overview ({len(a.accepted())} of {len(a.lines)} "
         "annual reports accepted):")
-    from .consolidate import KPI, KPI_BETTER, kpi_status
+    from .annual_overview import KPI, KPI_BETTER, kpi_status
 
     for ln in a.lines:
         if ln.values is None:

@@ -1,8 +1,11 @@
 """Per provision and period: issued, received, accepted / with warnings / rejected,
-version, official version, missing, late against the roster's due date."""
+version, official version, missing, late against the roster's due date. Also the
+official return a status row points at (``Official``) and the words the LA outputs
+show for a provision's status (``status_label``)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -64,3 +67,29 @@ def state_text(row: dict[str, Any]) -> str:
     if row["state"] == "rejected":
         return f"rejected (v{row['latest_version']})"
     return str(row["state"]).replace("_", " ")
+
+
+@dataclass(frozen=True)
+class Official:
+    version: int
+    status: str
+    received_at: str
+    original_name: str
+    archive_path: str
+    sha256: str
+
+
+def status_label(s: dict[str, Any], official: Official | None, what: str) -> str:
+    """The returns-status words shown for a provision (never colour alone)."""
+    late = " (late)" if s["late"] else ""
+    if official is not None:
+        text = ("Accepted with warnings" if official.status == "accepted_with_warnings" else "Accepted") + \
+            f" v{official.version}{late}"
+        if (s["latest_version"] or 0) > official.version:
+            text += f"; v{s['latest_version']} {str(s['latest_status']).replace('_', ' ')}"
+        return text
+    if s["state"] == "rejected":
+        return f"REJECTED (v{s['latest_version']}) – no accepted {what}{late}"
+    if s["state"] == "not issued":
+        return "NOT ISSUED"
+    return f"MISSING{late}"

@@ -30,35 +30,27 @@ from pathlib import Path
 from typing import Any
 
 from . import suppression
+from .annual_overview import BREAKDOWNS, KPI, KPI_BETTER, METHODS, count_or_zero, kpi_status
 from .config import Thresholds
-from .consolidate import (
-    BREAKDOWNS,
-    KPI,
-    KPI_BETTER,
+from .consolidation import Consolidation
+from .figures import Figures, gbp, pct_text, ratio
+from .filenames import safe_file_name
+from .periods import QUARTER_MONTHS
+from .sheets import (
     KPI_FILLS,
-    METHODS,
     MONEY_FMT,
     PCT_FMT,
     RAG_FILLS,
     Book,
-    Consolidation,
-    Figures,
-    _count,
     cell,
-    gbp,
-    kpi_status,
-    pct_text,
     put_count,
     put_date,
     put_formula,
     put_num,
     put_share,
     put_text,
-    ratio,
-    summary_file_name,
     write_atomic,
 )
-from .periods import QUARTER_MONTHS
 
 PARALLEL_FROM = 20
 SUPPRESS_BELOW = suppression.THRESHOLD  # pupil counts 1..4 are shown as "fewer than 5": plain words in a sentence
@@ -153,11 +145,11 @@ def annual_summary(c: Consolidation, partnership: str) -> AnnualSummary | None:
         profiles.append((a.title(b).replace("Service delivery: p", "P"), groups, a.pupils(partnership)))
     stay = v.get("avg_stay_weeks")
     delivery = (("Pupils supported", a.pupils(partnership)),
-                ("Schools supported", _count(v.get("schools_supported"))),
-                ("Schools in the partnership", _count(v.get("partnership_schools"))),
+                ("Schools supported", count_or_zero(v.get("schools_supported"))),
+                ("Schools in the partnership", count_or_zero(v.get("partnership_schools"))),
                 ("Average length of stay (weeks)", dec(stay)),
                 ("Pupils placed outside their key stage", a.placements(partnership)))
-    methods = tuple((label, a.methods(k, partnership), _count(v.get(f"methods_{k}_sessions")))
+    methods = tuple((label, a.methods(k, partnership), count_or_zero(v.get(f"methods_{k}_sessions")))
                     for k, label in a.rows(METHODS))
     return AnnualSummary(str(c.year), ln.label, True, tuple(kpis), tuple(profiles), delivery, methods)
 
@@ -207,6 +199,10 @@ def sentence(s: SummaryInput) -> str:
            f"a deficit of {gbp(-bal, False)}" if bal < 0 else "a balance of exactly zero")
     return (f"{f.rag_label}: in {quarters} the provision spent {gbp(f.to_date, False)}, {pct_text(f.spent_pct)} of its "
             f"{gbp(f.budget, False)} budget, and expects to end the year with {end} – {f.rag_reason}.")
+
+
+def summary_file_name(partnership: str) -> str:
+    return safe_file_name(f"summary - {partnership}") + ".xlsx"
 
 
 def inputs(c: Consolidation, folder: Path) -> list[SummaryInput]:

@@ -320,7 +320,7 @@ def test_items_balances_and_placements_reconcile(book, expected) -> None:
 
 def test_possible_clawback_is_flagged_for_an_unplanned_surplus(tmp_path: Path) -> None:
     """The claw-back rule on its own: above the threshold with too small a plan -> flagged."""
-    from pbp_workbooks.consolidate import assess
+    from pbp_workbooks.figures import assess
 
     th = Thresholds()
     alloc = Decimal("400000.00")  # threshold £20,000
@@ -521,7 +521,7 @@ def test_csv_export_reconciles_and_neutralises_text(scenario, expected) -> None:
 
 
 def test_csv_neutralising_rule() -> None:
-    from pbp_workbooks.consolidate import csv_text
+    from pbp_workbooks.csv_export import csv_text
 
     for s in ('=HYPERLINK("http://x")', "+1", "-1+2", "@SUM(A1)", "\tX", "\rY"):
         assert csv_text(s) == "'" + s
