@@ -5,9 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from pbp_workbooks.cli import main
 from pbp_workbooks.workspace import Workspace
+
+# Property tests judge correctness, not speed: on a loaded 2-core machine Hypothesis's
+# "generating inputs was too slow" check and per-example deadlines failed runs at random.
+settings.register_profile("pbp", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("pbp")
 
 pytest_plugins = ["libreoffice"]  # the session-wide headless LibreOffice fixture (tests/libreoffice.py)
 
