@@ -2,7 +2,8 @@
 
 Order per file, chosen so that a process killed at any moment leaves either a complete
 record or none: (1) copy into the content-addressed archive (temporary file + rename),
-(2) validate the archived copy, (3) in one ledger transaction: take the next version,
+(2) validate the archived copy (a large batch: one process per core reads and checks
+each file as soon as it is archived), (3) in one ledger transaction: take the next version,
 write the feedback workbook named with it (temporary + rename), record the file.
 Running ingest again finishes the job; the same bytes are recognised and never counted
 twice. The input file is only read.
@@ -28,7 +29,7 @@ from .findings import FileReport, Finding
 from .ledger import Ledger, Received, received_by_sha, record_received
 from .roster import Roster
 from .roster import load as load_roster
-from .validation import Checked, limits_from, read_many, validate_batch
+from .validation import Checked, Reader, limits_from, pool_for, validate_batch
 from .workspace import Workspace
 from .xlsx_safe import Limits, problem, sniff
 
@@ -148,33 +149,40 @@ def sweep_temporaries(ws: Workspace, *, older_than: float = STALE_AFTER) -> None
 def ingest(ws: Workspace, paths: Sequence[Path], *, progress: Any = None) -> list[FileReport]:
     cfg = ws.config
     limits = limits_from(cfg)
+    params = cfg.thresholds.params()
     items = expand(paths)
     reports: list[FileReport] = []
     sweep_temporaries(ws)
-    with Ledger(ws.ledger_path) as ledger:
-        new_items: list[Incoming] = []
-        for item in _iter(items, progress, "Archiving"):
-            try:
-                archive(ws, item)
-            except OSError:
-                item.report = _not_a_file(item, limits)
-                continue
-            assert item.sha256 is not None and item.archived is not None
-            item.previous = received_by_sha(ledger.conn, item.sha256)
-            if item.previous is None:
-                new_items.append(item)
-        checked_files = read_many([(i.archived, i.display) for i in new_items if i.archived is not None], limits)
-        fresh: list[tuple[Incoming, Checked]] = list(zip(new_items, checked_files, strict=True))
-        validate_batch([c for _, c in fresh], ledger=ledger, params=cfg.thresholds.params())
-        roster = _roster_or_none(ws) if any(c.report.findings for _, c in fresh) else None
-        for item, checked in _iter(fresh, progress, "Recording"):
-            item.report = checked.report
-            _record(ws, ledger, item, checked, roster)
-        for item in items:
-            if item.report is None and item.previous is not None:
-                item.report = _duplicate(item, item.previous)
-            assert item.report is not None
-            reports.append(item.report)
+    pool = pool_for(len(items))  # one process per core for a large batch
+    try:
+        with Ledger(ws.ledger_path) as ledger:
+            reader = Reader(limits, params, pool)  # workers read each file as soon as it is archived
+            new_items: list[Incoming] = []
+            for item in _iter(items, progress, "Archiving"):
+                try:
+                    archive(ws, item)
+                except OSError:
+                    item.report = _not_a_file(item, limits)
+                    continue
+                assert item.sha256 is not None and item.archived is not None
+                item.previous = received_by_sha(ledger.conn, item.sha256)
+                if item.previous is None:
+                    new_items.append(item)
+                    reader.add(item.archived, item.display)
+            fresh: list[tuple[Incoming, Checked]] = list(zip(new_items, reader.results(), strict=True))
+            validate_batch([c for _, c in fresh], ledger=ledger, params=params)
+            roster = _roster_or_none(ws) if any(c.report.findings for _, c in fresh) else None
+            for item, checked in _iter(fresh, progress, "Recording"):
+                item.report = checked.report
+                _record(ws, ledger, item, checked, roster)
+            for item in items:
+                if item.report is None and item.previous is not None:
+                    item.report = _duplicate(item, item.previous)
+                assert item.report is not None
+                reports.append(item.report)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     return reports
 
 

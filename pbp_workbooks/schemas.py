@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from functools import cache
 from typing import Any
 
@@ -22,9 +21,8 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-from .calc import format_value
-from .findings import FIELD_RULES, Finding
-from .money import format_gbp, to_pence
+from .findings import FIELD_RULES, Finding, field_finding
+from .money import to_pence
 from .periods import FinancialYear
 from .spec import Field, Spec
 
@@ -185,28 +183,3 @@ def validate(spec: Spec, quarter: int | None, year: str, rows: Sequence[dict[str
             seen.add((ret, name, suffix))
             out[ret].append(field_finding(spec, suffix, spec[name], rows[ret].get(name), year))
     return out
-
-
-def field_finding(spec: Spec, suffix: str, f: Field, value: Any, year: str) -> Finding:
-    severity, _title, template = FIELD_RULES[suffix]
-    fmt: dict[str, Any] = {"label": f.label, "value": format_value(f, value)}
-    if suffix == "E101":
-        fmt["hint"] = " (enter 0 where there is none)" if f.type in MONEY or f.type == "integer" else ""
-    elif suffix == "E103":
-        if f.type in MONEY:
-            fmt["range"] = f"{format_gbp(f.min)} to {format_gbp(f.max)}"
-        else:
-            fmt["range"] = f"{f.min} to {f.max}"
-    elif suffix == "E105":
-        fmt.update(value=len(str(value)), max=f.max_length)
-    elif suffix == "E106":
-        fmt["choices"] = ", ".join(f.choices or ())
-    elif suffix == "E107":
-        lo, hi = FinancialYear.parse(year).window(f.window or "year")
-        fmt.update(start=f"{lo:%d/%m/%Y}", end=f"{hi:%d/%m/%Y}")
-    raw = value
-    if isinstance(raw, Decimal):
-        raw = str(raw)
-    elif isinstance(raw, date):
-        raw = raw.isoformat()
-    return Finding(f"{spec.code_prefix}-{suffix}", severity, template.format(**fmt), f.sheet, f.cell, f.name, raw)

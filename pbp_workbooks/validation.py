@@ -10,7 +10,7 @@ import json
 import os
 from collections import defaultdict
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -18,7 +18,7 @@ from typing import Any
 
 from . import calc, rules
 from .errors import UnreadableFile
-from .findings import FileReport, Finding, template_finding
+from .findings import FileReport, Finding, field_finding, template_finding
 from .ledger import Ledger
 from .money import format_gbp
 from .reader import NotOurTemplate, ReturnData, read_workbook
@@ -38,6 +38,11 @@ class Checked:
     report: FileReport
     data: ReturnData | None = None
     values: dict[str, Any] | None = None  # inputs + computed fields
+    # Findings that need only the file itself (closed quarters; cross-field rules), worked
+    # out where the file was read, which may be a worker process. validate_batch adds them
+    # to the report in their usual place, among the findings that need the ledger or the batch.
+    closed: list[Finding] | None = None
+    rules: list[Finding] | None = None
 
 
 def limits_from(config: Any | None) -> Limits:
@@ -48,7 +53,8 @@ def limits_from(config: Any | None) -> Limits:
                   max_cells=lim.max_cells, max_sheets=lim.max_sheets)
 
 
-def read_one(path: Path, display: str, limits: Limits) -> Checked:
+def read_one(path: Path, display: str, limits: Limits, params: dict[str, Any] | None = None) -> Checked:
+    """Read one file; with ``params``, also run the checks that need only that file."""
     report = FileReport(file=display)
     try:
         wb = open_workbook(path, limits)
@@ -62,29 +68,94 @@ def read_one(path: Path, display: str, limits: Limits) -> Checked:
         return Checked(report.settle())
     report.identity = data.identity_json()
     report.findings.extend(data.findings)
-    return Checked(report, data)
+    checked = Checked(report, data)
+    if params is not None:
+        check_alone(checked, params)
+    return checked
+
+
+def check_alone(c: Checked, params: dict[str, Any]) -> None:
+    """The checks of one return that need neither the ledger nor the rest of the batch."""
+    assert c.data is not None
+    c.closed = closed_quarter_findings(c.data)
+    c.values = calc.compute(c.data.spec, c.data.values)
+    # Only the reader's findings can mark an input unread (E102, T-E006): the same set as
+    # when this ran after the identity and field rules.
+    c.rules = rule_findings(c.data.spec, c.values, params, unread=_unread(c))
 
 
 PARALLEL_FROM = 40
+_CHUNK = 16  # files per task sent to a worker: ~0.15 s of work, small enough to balance the cores
 
 
-def _read_job(job: tuple[Path, str, Limits]) -> Checked:
-    return read_one(*job)
+def workers() -> int:
+    return min(os.cpu_count() or 1, 8)
 
 
-def read_many(paths: Sequence[tuple[Path, str]], limits: Limits) -> list[Checked]:
-    """Read files; a large batch is spread over one process per core (parsing is CPU-bound)."""
-    jobs = [(p, display, limits) for p, display in paths]
-    workers = min(os.cpu_count() or 1, 8)
-    if len(jobs) < PARALLEL_FROM or workers < 2:
-        return [_read_job(j) for j in jobs]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(_read_job, jobs, chunksize=max(1, len(jobs) // (workers * 4))))
+def pool_for(n_files: int) -> ProcessPoolExecutor | None:
+    """One process per core for a large batch (parsing is CPU-bound); None for a small one."""
+    if n_files < PARALLEL_FROM or workers() < 2:
+        return None
+    return ProcessPoolExecutor(max_workers=workers())
+
+
+def _read_chunk(jobs: list[tuple[Path, str, Limits, dict[str, Any]]]) -> list[Checked]:
+    return [read_one(*job) for job in jobs]
+
+
+class Reader:
+    """Reads files as they are added: with a pool, workers start on the first files while
+    the caller is still archiving the rest. ``results()`` gives them back in order."""
+
+    def __init__(self, limits: Limits, params: dict[str, Any], pool: ProcessPoolExecutor | None) -> None:
+        self.limits, self.params, self.pool = limits, params, pool
+        self._pending: list[tuple[Path, str, Limits, dict[str, Any]]] = []
+        self._parts: list[Future[list[Checked]] | list[Checked]] = []
+
+    def add(self, path: Path, display: str) -> None:
+        self._pending.append((path, display, self.limits, self.params))
+        if self.pool is not None and len(self._pending) >= _CHUNK:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            assert self.pool is not None
+            self._parts.append(self.pool.submit(_read_chunk, self._pending))
+            self._pending = []
+
+    def results(self) -> list[Checked]:
+        if self.pool is None:
+            self._parts.append(_read_chunk(self._pending))
+        else:
+            self._flush()
+            if self._parts:
+                from . import schemas  # noqa: F401 - pandas + pandera, imported while the workers read
+        self._pending = []
+        out: list[Checked] = []
+        for part in self._parts:
+            out.extend(part.result() if isinstance(part, Future) else part)
+        self._parts = []
+        return out
+
+
+def read_many(paths: Sequence[tuple[Path, str]], limits: Limits, params: dict[str, Any] | None = None) -> list[Checked]:
+    """Read files (and, with ``params``, run their own checks); a large batch in parallel."""
+    if params is None:
+        return [read_one(p, display, limits) for p, display in paths]
+    pool = pool_for(len(paths))
+    try:
+        reader = Reader(limits, params, pool)
+        for p, display in paths:
+            reader.add(p, display)
+        return reader.results()
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
 
 
 def validate_paths(paths: Sequence[tuple[Path, str]], *, ledger: Ledger | None, params: dict[str, Any],
                    limits: Limits) -> list[Checked]:
-    checked = read_many(paths, limits)
+    checked = read_many(paths, limits, params)
     validate_batch(checked, ledger=ledger, params=params)
     return checked
 
@@ -92,9 +163,12 @@ def validate_paths(paths: Sequence[tuple[Path, str]], *, ledger: Ledger | None, 
 def validate_batch(checked: Sequence[Checked], *, ledger: Ledger | None, params: dict[str, Any]) -> None:
     readable = [c for c in checked if c.data is not None]
     for c in readable:
-        assert c.data is not None
+        if c.rules is None:  # read without its own checks: run them here
+            check_alone(c, params)
+    for c in readable:
+        assert c.data is not None and c.closed is not None
         c.report.findings.extend(identity_findings(c.data, ledger))
-        c.report.findings.extend(closed_quarter_findings(c.data))
+        c.report.findings.extend(c.closed)
     # field rules: one pandera call per template and period
     groups: dict[tuple[Spec, int | None, str], list[Checked]] = defaultdict(list)
     for c in readable:
@@ -111,9 +185,8 @@ def validate_batch(checked: Sequence[Checked], *, ledger: Ledger | None, params:
                 skip = _unread(member)
                 member.report.findings.extend(f for f in found if f.name not in skip)
     for c in readable:
-        assert c.data is not None
-        c.values = calc.compute(c.data.spec, c.data.values)
-        c.report.findings.extend(rule_findings(c.data.spec, c.values, params, unread=_unread(c)))
+        assert c.data is not None and c.rules is not None
+        c.report.findings.extend(c.rules)
         if ledger is not None and c.report.identity and not any(f.code.startswith("T-E") for f in c.report.findings):
             from .history import cross_return_findings
 
@@ -172,8 +245,6 @@ def _same(ftype: str, got: Any, want: Any) -> bool:
 
 
 def closed_quarter_findings(data: ReturnData) -> list[Finding]:
-    from .schemas import field_finding  # message rendering lives with the field rules
-
     spec, quarter = data.spec, data.quarter
     out = []
     for f in spec.fields:
