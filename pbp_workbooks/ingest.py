@@ -2,11 +2,12 @@
 
 Order per file, chosen so that a process killed at any moment leaves either a complete
 record or none: (1) copy into the content-addressed archive (temporary file + rename),
-(2) validate the archived copy (a large batch: one process per core reads and checks
-each file as soon as it is archived), (3) in one ledger transaction: take the next version,
-write the feedback workbook named with it (temporary + rename), record the file.
-Running ingest again finishes the job; the same bytes are recognised and never counted
-twice. The input file is only read.
+(2) validate the archived copy, (3) write its feedback workbook, if it needs one, to a
+hidden temporary file, (4) in one ledger transaction: take the next version, rename the
+feedback workbook to its name with that version, record the file. Running ingest again
+finishes the job; the same bytes are recognised and never counted twice. The input file
+is only read. A large batch is read, checked and given its feedback workbooks by one
+process per core; the ledger stays with the parent.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import os
 import re
 import stat
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -24,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import PbpError, UnreadableFile
+from .feedback import Draft
+from .feedback import draft as draft_feedback
 from .filenames import safe_file_name
 from .findings import FileReport, Finding
 from .ledger import Ledger, Received, received_by_sha, record_received
@@ -45,6 +49,7 @@ class Incoming:
     archived: Path | None = None
     previous: Received | None = None
     report: FileReport | None = None
+    draft: _Draft | None = None
 
 
 def expand(paths: Sequence[Path]) -> list[Incoming]:
@@ -123,9 +128,10 @@ def _json_value(v: Any) -> Any:
 
 
 # Hidden temporary files: archive copies (.incoming-<pid>-<n>.tmp) and feedback workbooks
-# (.<name>.<pid>.tmp). A killed run can leave one behind; it is never read (hidden names are
-# skipped) and is removed by a later ingest once it is surely abandoned. Age, not the process
-# id, decides: the workspace may be shared by several computers.
+# (drafts .draft-<n>-<sha>.<pid>.tmp, and the writer's own .<name>.<pid>.tmp). A killed run
+# can leave one behind; it is never read (hidden names are skipped) and is removed by a later
+# ingest once it is surely abandoned. Age, not the process id, decides: the workspace may be
+# shared by several computers.
 _TEMPORARY = re.compile(r"^\.(incoming-\d+-\d+|.+\.\d+)\.tmp$")
 STALE_AFTER = 3600.0  # seconds; a live temporary exists for well under a second
 
@@ -153,7 +159,8 @@ def ingest(ws: Workspace, paths: Sequence[Path], *, progress: Any = None) -> lis
     items = expand(paths)
     reports: list[FileReport] = []
     sweep_temporaries(ws)
-    pool = pool_for(len(items))  # one process per core for a large batch
+    pool = pool_for(len(items))  # one process per core for a large batch: reading, then feedback workbooks
+    drafts: list[_Draft] = []
     try:
         with Ledger(ws.ledger_path) as ledger:
             reader = Reader(limits, params, pool)  # workers read each file as soon as it is archived
@@ -172,9 +179,16 @@ def ingest(ws: Workspace, paths: Sequence[Path], *, progress: Any = None) -> lis
             fresh: list[tuple[Incoming, Checked]] = list(zip(new_items, reader.results(), strict=True))
             validate_batch([c for _, c in fresh], ledger=ledger, params=params)
             roster = _roster_or_none(ws) if any(c.report.findings for _, c in fresh) else None
+            # feedback workbooks are drafted (in parallel) before recording starts; each is
+            # renamed to its final name inside the transaction that records its file
+            for n, (item, checked) in enumerate(fresh):
+                draft = _draft(ws, ledger, item, checked, roster, pool, n)
+                if draft is not None:
+                    drafts.append(draft)
+                    item.draft = draft
             for item, checked in _iter(fresh, progress, "Recording"):
                 item.report = checked.report
-                _record(ws, ledger, item, checked, roster)
+                _record(ws, ledger, item, checked)
             for item in items:
                 if item.report is None and item.previous is not None:
                     item.report = _duplicate(item, item.previous)
@@ -182,8 +196,42 @@ def ingest(ws: Workspace, paths: Sequence[Path], *, progress: Any = None) -> lis
                 reports.append(item.report)
     finally:
         if pool is not None:
-            pool.shutdown(cancel_futures=True)
+            pool.shutdown(cancel_futures=True)  # waits for a draft still being written, then...
+        for draft in drafts:  # ...removes every draft that did not become a feedback workbook
+            draft.path.unlink(missing_ok=True)
     return reports
+
+
+@dataclass
+class _Draft:
+    """A feedback workbook written ahead to a hidden temporary file in its final folder."""
+
+    path: Path
+    folder: Path
+    job: Draft
+    future: Future[Path] | None = None
+
+    def ready(self) -> Path:
+        if self.future is None:
+            self.job.write(self.path)
+        else:
+            self.future.result()
+        return self.path
+
+
+def _draft(ws: Workspace, ledger: Ledger, item: Incoming, checked: Checked, roster: Roster | None,
+           pool: ProcessPoolExecutor | None, n: int) -> _Draft | None:
+    ident = _identity(checked)
+    if checked.data is None or not checked.report.findings or ident is None:
+        return None
+    _kind, year, quarter, _partnership, _token = ident
+    folder = ws.folder("feedback") / f"{year} {'Q' + str(quarter) if quarter else 'Annual'}"
+    assert item.sha256 is not None
+    draft = _Draft(folder / f".draft-{n}-{item.sha256[:12]}.{os.getpid()}.tmp", folder,
+                   draft_feedback(ws, ledger, checked, roster))
+    if pool is not None:
+        draft.future = pool.submit(draft.job.write, draft.path)
+    return draft
 
 
 def _iter(items: Sequence[Any], progress: Any, label: str) -> Iterable[Any]:
@@ -219,30 +267,35 @@ def _roster_or_none(ws: Workspace) -> Roster | None:
         return None
 
 
-def _record(ws: Workspace, ledger: Ledger, item: Incoming, checked: Checked, roster: Roster | None) -> None:
+def _identity(checked: Checked) -> tuple[str, str, int | None, str, str] | None:
+    """(kind, year, quarter, partnership, token) the file is recorded under, if it has one."""
+    report, data = checked.report, checked.data
+    ident = report.identity if data is not None else None
+    if data is None or ident is None or any(f.code in ("T-E003", "T-E004") for f in report.findings):
+        return None
+    return data.spec.kind, ident["year"], ident["quarter"], ident["partnership"], ident["token"]
+
+
+def _record(ws: Workspace, ledger: Ledger, item: Incoming, checked: Checked) -> None:
     report, data = checked.report, checked.data
     assert item.sha256 is not None and item.archived is not None
-    ident = report.identity if data is not None else None
-    kind = year = partnership = token = None
-    quarter = None
-    if data is not None and ident is not None and not any(f.code in ("T-E003", "T-E004") for f in report.findings):
-        kind, year, quarter = data.spec.kind, ident["year"], ident["quarter"]
-        partnership, token = ident["partnership"], ident["token"]
+    kind, year, quarter, partnership, token = _identity(checked) or (None, None, None, None, None)
     values_json = None
     if data is not None:
         values_json = json.dumps({k: _json_value(v) for k, v in data.values.items()}, sort_keys=True)
     feedback_path: Path | None = None
+    draft = item.draft
+    if draft is not None:
+        draft.ready()  # written (by a worker) before the transaction, so the ledger is not held waiting
 
     def feedback(version: int | None) -> None:
-        """Written inside the recording transaction, named with the version being recorded:
-        a second ingest that is recording the same file meanwhile writes none."""
+        """Named with the version being recorded, and renamed into view inside the recording
+        transaction: a second ingest that is recording the same file meanwhile shows none."""
         nonlocal feedback_path
-        if data is not None and report.findings and partnership is not None:
-            from .feedback import write_feedback
-
-            folder = ws.folder("feedback") / f"{year} {'Q' + str(quarter) if quarter else 'Annual'}"
+        if draft is not None:
             name = _fit(safe_file_name(f"{partnership} v{version} feedback - {Path(item.display).stem}")) + ".xlsx"
-            feedback_path = write_feedback(ws, ledger, checked, folder / name, roster)
+            os.replace(draft.path, draft.folder / name)
+            feedback_path = draft.folder / name
 
     rec, new = record_received(
         ledger, sha256=item.sha256, original_name=Path(item.display).name,
