@@ -6,8 +6,9 @@ record or none: (1) copy into the content-addressed archive (temporary file + re
 hidden temporary file, (4) in one ledger transaction: take the next version, rename the
 feedback workbook to its name with that version, record the file. Running ingest again
 finishes the job; the same bytes are recognised and never counted twice. The input file
-is only read. A large batch is read, checked and given its feedback workbooks by one
-process per core; the ledger stays with the parent.
+is only read. Files are archived a few at a time (threads: fsync waits for the disk);
+a large batch is read, checked and given its feedback workbooks by one process per
+core, each file as soon as it is archived; the ledger stays with the parent.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ import json
 import os
 import re
 import stat
-from collections.abc import Iterable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -165,10 +166,8 @@ def ingest(ws: Workspace, paths: Sequence[Path], *, progress: Any = None) -> lis
         with Ledger(ws.ledger_path) as ledger:
             reader = Reader(limits, params, pool)  # workers read each file as soon as it is archived
             new_items: list[Incoming] = []
-            for item in _iter(items, progress, "Archiving"):
-                try:
-                    archive(ws, item)
-                except OSError:
+            for item, failed in _iter(_archived(ws, items), progress, "Archiving", len(items)):
+                if failed:
                     item.report = _not_a_file(item, limits)
                     continue
                 assert item.sha256 is not None and item.archived is not None
@@ -186,7 +185,7 @@ def ingest(ws: Workspace, paths: Sequence[Path], *, progress: Any = None) -> lis
                 if draft is not None:
                     drafts.append(draft)
                     item.draft = draft
-            for item, checked in _iter(fresh, progress, "Recording"):
+            for item, checked in _iter(fresh, progress, "Recording", len(fresh)):
                 item.report = checked.report
                 _record(ws, ledger, item, checked)
             for item in items:
@@ -200,6 +199,26 @@ def ingest(ws: Workspace, paths: Sequence[Path], *, progress: Any = None) -> lis
         for draft in drafts:  # ...removes every draft that did not become a feedback workbook
             draft.path.unlink(missing_ok=True)
     return reports
+
+
+ARCHIVE_THREADS = 4  # fsync waits for the disk; a few at once share its flushes (1,000 files: 3.3 s -> 1.4 s)
+
+
+def _archived(ws: Workspace, items: Sequence[Incoming]) -> Iterator[tuple[Incoming, bool]]:
+    """Archive the items a few at a time, yielding each (item, failed) in the order given."""
+
+    def one(item: Incoming) -> bool:
+        try:
+            archive(ws, item)
+        except OSError:
+            return True
+        return False
+
+    pool = ThreadPoolExecutor(max_workers=ARCHIVE_THREADS)
+    try:
+        yield from zip(items, pool.map(one, items), strict=True)
+    finally:
+        pool.shutdown(cancel_futures=True)
 
 
 @dataclass
@@ -234,8 +253,8 @@ def _draft(ws: Workspace, ledger: Ledger, item: Incoming, checked: Checked, rost
     return draft
 
 
-def _iter(items: Sequence[Any], progress: Any, label: str) -> Iterable[Any]:
-    return progress(items, len(items), label) if progress else items
+def _iter(items: Iterable[Any], progress: Any, label: str, total: int) -> Iterable[Any]:
+    return progress(items, total, label) if progress else items
 
 
 def _not_a_file(item: Incoming, limits: Limits) -> FileReport:
