@@ -13,6 +13,7 @@ core, each file as soon as it is archived; the ledger stays with the parent.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -34,7 +35,7 @@ from .findings import FileReport, Finding
 from .ledger import Ledger, Received, received_by_sha, record_received
 from .roster import Roster
 from .roster import load as load_roster
-from .validation import Checked, Reader, limits_from, pool_for, validate_batch
+from .validation import Checked, Reader, check_with_ledger, limits_from, pool_for, validate_batch
 from .workspace import Workspace
 from .xlsx_safe import Limits, problem, sniff
 
@@ -175,9 +176,16 @@ def ingest(ws: Workspace, paths: Sequence[Path], *, progress: Any = None) -> lis
                 if item.previous is None:
                     new_items.append(item)
                     reader.add(item.archived, item.display)
-            fresh: list[tuple[Incoming, Checked]] = list(zip(new_items, reader.results(), strict=True))
+            roster_once = functools.cache(lambda: _roster_or_none(ws))  # for due dates on feedback
+
+            def each(c: Checked) -> None:  # the parent's share of the checks, while workers still read
+                check_with_ledger(c, ledger)
+                if any((c.report.findings, c.closed, c.rules, c.issued, c.history)):
+                    roster_once()  # sure to be needed: load it now rather than after the batch
+
+            fresh: list[tuple[Incoming, Checked]] = list(zip(new_items, reader.results(each), strict=True))
             validate_batch([c for _, c in fresh], ledger=ledger, params=params)
-            roster = _roster_or_none(ws) if any(c.report.findings for _, c in fresh) else None
+            roster = roster_once() if any(c.report.findings for _, c in fresh) else None
             # feedback workbooks are drafted (in parallel) before recording starts; each is
             # renamed to its final name inside the transaction that records its file
             for n, (item, checked) in enumerate(fresh):

@@ -11,7 +11,7 @@ import os
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
@@ -45,6 +45,10 @@ class Checked:
     # to the report in their usual place, among the findings that need the ledger or the batch.
     closed: list[Finding] | None = None
     rules: list[Finding] | None = None
+    # Findings that need the ledger but not the rest of the batch (identity against the issue
+    # record; cross-return), worked out in the parent as soon as the file is read.
+    issued: list[Finding] | None = None
+    history: list[Finding] | None = None
 
 
 def limits_from(config: Any | None) -> Limits:
@@ -138,7 +142,8 @@ class Reader:
             self._parts.append(self.pool.submit(_read_chunk, self._pending))
             self._pending = []
 
-    def results(self) -> list[Checked]:
+    def results(self, each: Callable[[Checked], object] | None = None) -> list[Checked]:
+        """All files read, in order; ``each`` is called on each one as soon as it is back."""
         if self.pool is None:
             self._parts.append(_read_chunk(self._pending))
         else:
@@ -148,7 +153,10 @@ class Reader:
         self._pending = []
         out: list[Checked] = []
         for part in self._parts:
-            out.extend(part.result() if isinstance(part, Future) else part)
+            for c in part.result() if isinstance(part, Future) else part:
+                if each is not None:
+                    each(c)
+                out.append(c)
         self._parts = []
         return out
 
@@ -175,14 +183,37 @@ def validate_paths(paths: Sequence[tuple[Path, str]], *, ledger: Ledger | None, 
     return checked
 
 
+def check_with_ledger(c: Checked, ledger: Ledger | None) -> None:
+    """The checks of one return that need the ledger but not the rest of the batch: its
+    identity, then (unless that is in doubt) how it compares with earlier returns. Nothing
+    in this batch is recorded before validate_batch, so running them as each file comes
+    back sees the same ledger."""
+    if c.data is None:
+        return
+    c.issued = identity_findings(c.data, ledger)
+    c.history = []
+    # only the reader and the identity check give T-E codes (field and cross-field rules
+    # carry the spec's prefix), so this is the same test as after every other check
+    if ledger is not None and c.report.identity and not any(f.code.startswith("T-E")
+                                                            for f in (*c.report.findings, *c.issued)):
+        from .history import cross_return_findings
+
+        c.history = cross_return_findings(ledger, c.data.spec, c.report.identity, c.data.values)
+
+
 def validate_batch(checked: Sequence[Checked], *, ledger: Ledger | None, params: dict[str, Any]) -> None:
+    """Every check on a batch of files; each file's findings in one order: the reader's,
+    identity, closed quarters, field rules (pandera, one frame per template and period),
+    cross-field rules, cross-return."""
     readable = [c for c in checked if c.data is not None]
     for c in readable:
         if c.rules is None:  # read without its own checks: run them here
             check_alone(c, params)
+        if c.issued is None:
+            check_with_ledger(c, ledger)
     for c in readable:
-        assert c.data is not None and c.closed is not None
-        c.report.findings.extend(identity_findings(c.data, ledger))
+        assert c.closed is not None and c.issued is not None
+        c.report.findings.extend(c.issued)
         c.report.findings.extend(c.closed)
     # field rules: one pandera call per template and period
     groups: dict[tuple[Spec, int | None, str], list[Checked]] = defaultdict(list)
@@ -200,12 +231,9 @@ def validate_batch(checked: Sequence[Checked], *, ledger: Ledger | None, params:
                 skip = _unread(member)
                 member.report.findings.extend(f for f in found if f.name not in skip)
     for c in readable:
-        assert c.data is not None and c.rules is not None
+        assert c.rules is not None and c.history is not None
         c.report.findings.extend(c.rules)
-        if ledger is not None and c.report.identity and not any(f.code.startswith("T-E") for f in c.report.findings):
-            from .history import cross_return_findings
-
-            c.report.findings.extend(cross_return_findings(ledger, c.data.spec, c.report.identity, c.data.values))
+        c.report.findings.extend(c.history)
     for c in checked:
         c.report.settle()
 
