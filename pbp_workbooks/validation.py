@@ -14,7 +14,9 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +24,9 @@ from . import calc, rules
 from .errors import UnreadableFile
 from .findings import FileReport, Finding, field_finding, template_finding
 from .ledger import Ledger
-from .money import format_gbp
+from .money import format_gbp, to_pence
 from .reader import NotOurTemplate, ReturnData, read_workbook
-from .spec import Spec
+from .spec import Field, Spec
 from .xlsx_safe import Limits, open_workbook
 
 # Cross-field rules that need more than an expression (a lookup across sections).
@@ -45,6 +47,7 @@ class Checked:
     # to the report in their usual place, among the findings that need the ledger or the batch.
     closed: list[Finding] | None = None
     rules: list[Finding] | None = None
+    long: LongRows | None = None  # its rows of the field-rule frame
     # Findings that need the ledger but not the rest of the batch (identity against the issue
     # record; cross-return), worked out in the parent as soon as the file is read.
     issued: list[Finding] | None = None
@@ -88,6 +91,54 @@ def check_alone(c: Checked, params: dict[str, Any]) -> None:
     # Only the reader's findings can mark an input unread (E102, T-E006): the same set as
     # when this ran after the identity and field rules.
     c.rules = rule_findings(c.data.spec, c.values, params, unread=_unread(c))
+    c.long = long_rows(c.data.spec, c.data.quarter, c.data.values)
+
+
+@cache
+def open_fields(spec: Spec, quarter: int | None) -> tuple[Field, ...]:
+    """The inputs the field rules check for a period (later quarters stay locked)."""
+    return tuple(f for f in spec.fields if f.is_open(quarter))
+
+
+@dataclass(frozen=True)
+class LongRows:
+    """One return's rows of the long frame the field rules check (schemas.frame): one per
+    open input, as the frame's columns want them. Plain lists, so a worker can make them
+    without pandas."""
+
+    val: list[float | None]
+    date: list[date | None]
+    text: list[str | None]
+    blank: list[bool]
+
+
+def long_rows(spec: Spec, quarter: int | None, values: dict[str, Any]) -> LongRows:
+    out = LongRows([], [], [], [])
+    val, dates, text, blank = out.val, out.date, out.text, out.blank
+    for f in open_fields(spec, quarter):
+        v = values.get(f.name)
+        blank.append(v is None or (isinstance(v, str) and not v.strip()))
+        if v is None:
+            val.append(None)
+            dates.append(None)
+            text.append(None)
+        elif f.type in ("money", "signed_money"):
+            val.append(float(to_pence(v)))
+            dates.append(None)
+            text.append(None)
+        elif f.type in ("integer", "number"):
+            val.append(float(v))
+            dates.append(None)
+            text.append(None)
+        elif f.type == "date":
+            val.append(None)
+            dates.append(v if isinstance(v, date) else None)
+            text.append(None)
+        else:
+            val.append(None)
+            dates.append(None)
+            text.append(str(v))
+    return out
 
 
 PARALLEL_FROM = 16  # starting two workers costs ~30 ms, reading one file ~10 ms
@@ -148,8 +199,10 @@ class Reader:
             self._parts.append(_read_chunk(self._pending))
         else:
             self._flush()
-            if self._parts:
-                from . import schemas  # noqa: F401 - pandas + pandera, imported while the workers read
+            if self._parts:  # pandas + pandera, imported while the workers read
+                from . import schemas
+
+                schemas.warm_up()
         self._pending = []
         out: list[Checked] = []
         for part in self._parts:
@@ -225,7 +278,9 @@ def validate_batch(checked: Sequence[Checked], *, ledger: Ledger | None, params:
 
         for (spec, quarter, year), members in groups.items():
             rows = [m.data.values for m in members if m.data is not None]
-            for member, found in zip(members, schemas.validate(spec, quarter, year, rows), strict=True):
+            encoded = [m.long for m in members if m.long is not None]
+            found_all = schemas.validate(spec, quarter, year, rows, encoded if len(encoded) == len(rows) else None)
+            for member, found in zip(members, found_all, strict=True):
                 # a cell the reader could not understand is reported once, by the reader
                 assert member.data is not None
                 skip = _unread(member)
