@@ -20,12 +20,12 @@ import os
 import re
 import stat
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import PbpError, UnreadableFile
 from .feedback import Draft
@@ -38,6 +38,9 @@ from .roster import load as load_roster
 from .validation import Checked, Reader, check_with_ledger, limits_from, pool_for, validate_batch
 from .workspace import Workspace
 from .xlsx_safe import Limits, problem, sniff
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 _SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,8}$")
 _COPY_CHUNK = 1 << 20

@@ -12,15 +12,16 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import calc, rules
+from . import spec as spec_mod
 from .errors import UnreadableFile
 from .findings import FileReport, Finding, field_finding, template_finding
 from .ledger import Ledger
@@ -28,6 +29,9 @@ from .money import format_gbp, to_pence
 from .reader import NotOurTemplate, ReturnData, read_workbook
 from .spec import Field, Spec
 from .xlsx_safe import Limits, open_workbook
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 # Cross-field rules that need more than an expression (a lookup across sections).
 PYTHON_RULES: dict[str, tuple[str, str, str]] = {
@@ -153,6 +157,8 @@ def pool_for(n_files: int) -> ProcessPoolExecutor | None:
     """One process per core for a large batch (parsing is CPU-bound); None for a small one."""
     if n_files < PARALLEL_FROM or workers() < 2:
         return None
+    from concurrent.futures import ProcessPoolExecutor  # with multiprocessing: only when it is used
+
     return ProcessPoolExecutor(max_workers=workers(), initializer=_leave_with, initargs=(os.getpid(),))
 
 
@@ -167,6 +173,13 @@ def _leave_with(parent: int) -> None:
         os._exit(1)
 
     threading.Thread(target=watch, name="leave-with-parent", daemon=True).start()
+
+
+def _load_specs() -> None:
+    """Load every shipped spec and its rules (~0.1 s): the reader looks at all of them to
+    recognise a file, and a forked worker that inherits them does not build its own."""
+    for kind in spec_mod.available():
+        rules.expand(spec_mod.load(kind))
 
 
 def _read_chunk(jobs: list[tuple[Path, str, Limits, dict[str, Any]]]) -> list[Checked]:
@@ -190,6 +203,8 @@ class Reader:
     def _flush(self) -> None:
         if self._pending:
             assert self.pool is not None
+            if not self._parts:  # the workers start (fork) on the first chunk: let them inherit the specs
+                _load_specs()
             self._parts.append(self.pool.submit(_read_chunk, self._pending))
             self._pending = []
 
