@@ -27,6 +27,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import filenames
 from .errors import PbpError, UnreadableFile
 from .feedback import Draft
 from .feedback import draft as draft_feedback
@@ -59,37 +60,7 @@ class Incoming:
 
 def expand(paths: Sequence[Path]) -> list[Incoming]:
     """Files as given; folders are walked (sorted), skipping hidden files and Office lock files."""
-    out: list[Incoming] = []
-    for p in paths:
-        try:
-            st = p.lstat()
-        except OSError:
-            out.append(Incoming(p, _shown(p)))
-            continue
-        if stat.S_ISDIR(st.st_mode):
-            before = len(out)
-            for root, dirs, files in os.walk(p):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for name in sorted(files):
-                    if name.startswith((".", "~$")):
-                        continue
-                    full = Path(root) / name
-                    out.append(Incoming(full, _shown(full)))
-            if len(out) == before:  # nothing in it to take: report the folder rather than stay silent
-                out.append(Incoming(p, _shown(p)))
-        else:
-            out.append(Incoming(p, _shown(p)))
-    return out
-
-
-def _shown(path: Path) -> str:
-    """The path as text that can be printed, stored in the ledger and sent as JSON. A name
-    that is not valid UTF-8 (made on another system) shows U+FFFD for the bytes it cannot."""
-    text = str(path)
-    try:
-        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "replace").decode("utf-8")
+    return [Incoming(p, display) for p, display in filenames.expand(paths)]
 
 
 def archive(ws: Workspace, item: Incoming) -> None:
