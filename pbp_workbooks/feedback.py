@@ -6,7 +6,8 @@ is accepted when it comes back."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +16,45 @@ from .ledger import Ledger
 from .periods import FinancialYear
 from .roster import Roster
 from .roster import load as load_roster
+from .spec import Spec
 from .validation import Checked
 from .workspace import Workspace
 from .writer import Identity, Mark, WorkbookWriter
 
 
+@dataclass(frozen=True)
+class Draft:
+    """Everything one feedback workbook is made from. It can be pickled, so a worker process
+    can write it while the ledger stays with the parent."""
+
+    spec: Spec
+    identity: Identity
+    inputs: dict[str, Any]
+    marks: list[Mark]
+    password: str
+    params: dict[str, Any]
+    la_name: str
+    contact: str
+    due: date | None
+    generated_at: datetime
+
+    def write(self, path: Path) -> Path:
+        writer = WorkbookWriter(self.spec, self.identity, password=self.password, params=self.params,
+                                la_name=self.la_name, contact=self.contact, due=self.due,
+                                generated_at=self.generated_at)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        writer.write(path, self.inputs, self.marks)
+        return path
+
+
 def write_feedback(ws: Workspace, ledger: Ledger | None, checked: Checked, path: Path,
                    roster: Roster | None = None) -> Path:
+    return draft(ws, ledger, checked, roster).write(path)
+
+
+def draft(ws: Workspace, ledger: Ledger | None, checked: Checked, roster: Roster | None = None) -> Draft:
+    """What the feedback workbook for ``checked`` holds: the LA's identity and pre-filled
+    values from the ledger, the due date from the roster, the findings as marks."""
     data = checked.data
     assert data is not None
     cfg = ws.config
@@ -44,12 +77,9 @@ def write_feedback(ws: Workspace, ledger: Ledger | None, checked: Checked, path:
         due = None
     marks = [Mark(f.name if f.name in data.spec.by_name else None, f.code, f.severity, f.message)
              for f in checked.report.findings]
-    writer = WorkbookWriter(data.spec, identity, password=cfg.password, params=cfg.thresholds.params(),
-                            la_name=cfg.la_name, contact=cfg.finance_contact, due=due,
-                            generated_at=datetime.now(UTC).replace(microsecond=0))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    writer.write(path, inputs, marks)
-    return path
+    return Draft(data.spec, identity, inputs, marks, password=cfg.password, params=cfg.thresholds.params(),
+                 la_name=cfg.la_name, contact=cfg.finance_contact, due=due,
+                 generated_at=datetime.now(UTC).replace(microsecond=0))
 
 
 def _typed(ftype: str, value: Any) -> Any:

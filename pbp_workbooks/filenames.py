@@ -1,11 +1,52 @@
-"""File names a person can read and every file system accepts."""
+"""File names: the files a command was given, and names a person can read and every file
+system accepts."""
 
 from __future__ import annotations
 
+import os
 import re
+import stat
+from collections.abc import Sequence
+from pathlib import Path
 
 _UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f]+')
 
 
 def safe_file_name(text: str) -> str:
     return _UNSAFE.sub("-", text).strip(" .")[:180]
+
+
+def expand(paths: Sequence[Path]) -> list[tuple[Path, str]]:
+    """(path, shown) for each file given; folders are walked (sorted), skipping hidden files
+    and Office lock files."""
+    out: list[tuple[Path, str]] = []
+    for p in paths:
+        try:
+            st = p.lstat()
+        except OSError:
+            out.append((p, shown(p)))
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            before = len(out)
+            for root, dirs, files in os.walk(p):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    if name.startswith((".", "~$")):
+                        continue
+                    full = Path(root) / name
+                    out.append((full, shown(full)))
+            if len(out) == before:  # nothing in it to take: report the folder rather than stay silent
+                out.append((p, shown(p)))
+        else:
+            out.append((p, shown(p)))
+    return out
+
+
+def shown(path: Path) -> str:
+    """The path as text that can be printed, stored in the ledger and sent as JSON. A name
+    that is not valid UTF-8 (made on another system) shows U+FFFD for the bytes it cannot."""
+    text = str(path)
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")

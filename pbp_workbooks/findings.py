@@ -10,7 +10,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .spec import Field, Spec
 
 # code -> (severity, title, message template)
 TEMPLATE_RULES: dict[str, tuple[str, str, str]] = {
@@ -127,3 +132,34 @@ def template_finding(code: str, *, sheet: str | None = None, cell: str | None = 
                      value: Any = None, **fmt: Any) -> Finding:
     severity, _title, template = TEMPLATE_RULES[code]
     return Finding(code, severity, template.format(sheet=sheet, cell=cell, name=name, **fmt), sheet, cell, name, value)
+
+
+def field_finding(spec: Spec, suffix: str, f: Field, value: Any, year: str) -> Finding:
+    """A field-rule finding (``<prefix>-<suffix>``) with its message. Here, not with the pandera
+    schema, so checks that run in worker processes (E104) need neither pandas nor pandera."""
+    from .calc import format_value
+    from .money import format_gbp
+    from .periods import FinancialYear
+
+    severity, _title, template = FIELD_RULES[suffix]
+    fmt: dict[str, Any] = {"label": f.label, "value": format_value(f, value)}
+    if suffix == "E101":
+        fmt["hint"] = " (enter 0 where there is none)" if f.type in ("money", "signed_money", "integer") else ""
+    elif suffix == "E103":
+        if f.type in ("money", "signed_money"):
+            fmt["range"] = f"{format_gbp(f.min)} to {format_gbp(f.max)}"
+        else:
+            fmt["range"] = f"{f.min} to {f.max}"
+    elif suffix == "E105":
+        fmt.update(value=len(str(value)), max=f.max_length)
+    elif suffix == "E106":
+        fmt["choices"] = ", ".join(f.choices or ())
+    elif suffix == "E107":
+        lo, hi = FinancialYear.parse(year).window(f.window or "year")
+        fmt.update(start=f"{lo:%d/%m/%Y}", end=f"{hi:%d/%m/%Y}")
+    raw = value
+    if isinstance(raw, Decimal):
+        raw = str(raw)
+    elif isinstance(raw, date):
+        raw = raw.isoformat()
+    return Finding(f"{spec.code_prefix}-{suffix}", severity, template.format(**fmt), f.sheet, f.cell, f.name, raw)

@@ -2,35 +2,46 @@
 
 Order per file, chosen so that a process killed at any moment leaves either a complete
 record or none: (1) copy into the content-addressed archive (temporary file + rename),
-(2) validate the archived copy, (3) in one ledger transaction: take the next version,
-write the feedback workbook named with it (temporary + rename), record the file.
-Running ingest again finishes the job; the same bytes are recognised and never counted
-twice. The input file is only read.
+(2) validate the archived copy, (3) write its feedback workbook, if it needs one, to a
+hidden temporary file, (4) in one ledger transaction: take the next version, rename the
+feedback workbook to its name with that version, record the file. Running ingest again
+finishes the job; the same bytes are recognised and never counted twice. The input file
+is only read. Files are archived a few at a time (threads: fsync waits for the disk);
+a large batch is read, checked and given its feedback workbooks by one process per
+core, each file as soon as it is archived; the ledger stays with the parent.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import re
 import stat
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from . import filenames
 from .errors import PbpError, UnreadableFile
+from .feedback import Draft
+from .feedback import draft as draft_feedback
 from .filenames import safe_file_name
 from .findings import FileReport, Finding
 from .ledger import Ledger, Received, received_by_sha, record_received
 from .roster import Roster
 from .roster import load as load_roster
-from .validation import Checked, limits_from, read_many, validate_batch
+from .validation import Checked, Reader, check_with_ledger, limits_from, pool_for, validate_batch
 from .workspace import Workspace
 from .xlsx_safe import Limits, problem, sniff
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 _SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,8}$")
 _COPY_CHUNK = 1 << 20
@@ -44,41 +55,12 @@ class Incoming:
     archived: Path | None = None
     previous: Received | None = None
     report: FileReport | None = None
+    draft: _Draft | None = None
 
 
 def expand(paths: Sequence[Path]) -> list[Incoming]:
     """Files as given; folders are walked (sorted), skipping hidden files and Office lock files."""
-    out: list[Incoming] = []
-    for p in paths:
-        try:
-            st = p.lstat()
-        except OSError:
-            out.append(Incoming(p, _shown(p)))
-            continue
-        if stat.S_ISDIR(st.st_mode):
-            before = len(out)
-            for root, dirs, files in os.walk(p):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for name in sorted(files):
-                    if name.startswith((".", "~$")):
-                        continue
-                    full = Path(root) / name
-                    out.append(Incoming(full, _shown(full)))
-            if len(out) == before:  # nothing in it to take: report the folder rather than stay silent
-                out.append(Incoming(p, _shown(p)))
-        else:
-            out.append(Incoming(p, _shown(p)))
-    return out
-
-
-def _shown(path: Path) -> str:
-    """The path as text that can be printed, stored in the ledger and sent as JSON. A name
-    that is not valid UTF-8 (made on another system) shows U+FFFD for the bytes it cannot."""
-    text = str(path)
-    try:
-        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "replace").decode("utf-8")
+    return [Incoming(p, display) for p, display in filenames.expand(paths)]
 
 
 def archive(ws: Workspace, item: Incoming) -> None:
@@ -122,9 +104,10 @@ def _json_value(v: Any) -> Any:
 
 
 # Hidden temporary files: archive copies (.incoming-<pid>-<n>.tmp) and feedback workbooks
-# (.<name>.<pid>.tmp). A killed run can leave one behind; it is never read (hidden names are
-# skipped) and is removed by a later ingest once it is surely abandoned. Age, not the process
-# id, decides: the workspace may be shared by several computers.
+# (drafts .draft-<n>-<sha>.<pid>.tmp, and the writer's own .<name>.<pid>.tmp). A killed run
+# can leave one behind; it is never read (hidden names are skipped) and is removed by a later
+# ingest once it is surely abandoned. Age, not the process id, decides: the workspace may be
+# shared by several computers.
 _TEMPORARY = re.compile(r"^\.(incoming-\d+-\d+|.+\.\d+)\.tmp$")
 STALE_AFTER = 3600.0  # seconds; a live temporary exists for well under a second
 
@@ -148,38 +131,112 @@ def sweep_temporaries(ws: Workspace, *, older_than: float = STALE_AFTER) -> None
 def ingest(ws: Workspace, paths: Sequence[Path], *, progress: Any = None) -> list[FileReport]:
     cfg = ws.config
     limits = limits_from(cfg)
+    params = cfg.thresholds.params()
     items = expand(paths)
     reports: list[FileReport] = []
     sweep_temporaries(ws)
-    with Ledger(ws.ledger_path) as ledger:
-        new_items: list[Incoming] = []
-        for item in _iter(items, progress, "Archiving"):
-            try:
-                archive(ws, item)
-            except OSError:
-                item.report = _not_a_file(item, limits)
-                continue
-            assert item.sha256 is not None and item.archived is not None
-            item.previous = received_by_sha(ledger.conn, item.sha256)
-            if item.previous is None:
-                new_items.append(item)
-        checked_files = read_many([(i.archived, i.display) for i in new_items if i.archived is not None], limits)
-        fresh: list[tuple[Incoming, Checked]] = list(zip(new_items, checked_files, strict=True))
-        validate_batch([c for _, c in fresh], ledger=ledger, params=cfg.thresholds.params())
-        roster = _roster_or_none(ws) if any(c.report.findings for _, c in fresh) else None
-        for item, checked in _iter(fresh, progress, "Recording"):
-            item.report = checked.report
-            _record(ws, ledger, item, checked, roster)
-        for item in items:
-            if item.report is None and item.previous is not None:
-                item.report = _duplicate(item, item.previous)
-            assert item.report is not None
-            reports.append(item.report)
+    pool = pool_for(len(items))  # one process per core for a large batch: reading, then feedback workbooks
+    drafts: list[_Draft] = []
+    try:
+        with Ledger(ws.ledger_path) as ledger:
+            reader = Reader(limits, params, pool)  # workers read each file as soon as it is archived
+            new_items: list[Incoming] = []
+            for item, failed in _iter(_archived(ws, items), progress, "Archiving", len(items)):
+                if failed:
+                    item.report = _not_a_file(item, limits)
+                    continue
+                assert item.sha256 is not None and item.archived is not None
+                item.previous = received_by_sha(ledger.conn, item.sha256)
+                if item.previous is None:
+                    new_items.append(item)
+                    reader.add(item.archived, item.display)
+            roster_once = functools.cache(lambda: _roster_or_none(ws))  # for due dates on feedback
+
+            def each(c: Checked) -> None:  # the parent's share of the checks, while workers still read
+                check_with_ledger(c, ledger)
+                if any((c.report.findings, c.closed, c.rules, c.issued, c.history)):
+                    roster_once()  # sure to be needed: load it now rather than after the batch
+
+            fresh: list[tuple[Incoming, Checked]] = list(zip(new_items, reader.results(each), strict=True))
+            validate_batch([c for _, c in fresh], ledger=ledger, params=params)
+            roster = roster_once() if any(c.report.findings for _, c in fresh) else None
+            # feedback workbooks are drafted (in parallel) before recording starts; each is
+            # renamed to its final name inside the transaction that records its file
+            for n, (item, checked) in enumerate(fresh):
+                draft = _draft(ws, ledger, item, checked, roster, pool, n)
+                if draft is not None:
+                    drafts.append(draft)
+                    item.draft = draft
+            for item, checked in _iter(fresh, progress, "Recording", len(fresh)):
+                item.report = checked.report
+                _record(ws, ledger, item, checked)
+            for item in items:
+                if item.report is None and item.previous is not None:
+                    item.report = _duplicate(item, item.previous)
+                assert item.report is not None
+                reports.append(item.report)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)  # waits for a draft still being written, then...
+        for draft in drafts:  # ...removes every draft that did not become a feedback workbook
+            draft.path.unlink(missing_ok=True)
     return reports
 
 
-def _iter(items: Sequence[Any], progress: Any, label: str) -> Iterable[Any]:
-    return progress(items, len(items), label) if progress else items
+ARCHIVE_THREADS = 4  # fsync waits for the disk; a few at once share its flushes (1,000 files: 3.3 s -> 1.4 s)
+
+
+def _archived(ws: Workspace, items: Sequence[Incoming]) -> Iterator[tuple[Incoming, bool]]:
+    """Archive the items a few at a time, yielding each (item, failed) in the order given."""
+
+    def one(item: Incoming) -> bool:
+        try:
+            archive(ws, item)
+        except OSError:
+            return True
+        return False
+
+    pool = ThreadPoolExecutor(max_workers=ARCHIVE_THREADS)
+    try:
+        yield from zip(items, pool.map(one, items), strict=True)
+    finally:
+        pool.shutdown(cancel_futures=True)
+
+
+@dataclass
+class _Draft:
+    """A feedback workbook written ahead to a hidden temporary file in its final folder."""
+
+    path: Path
+    folder: Path
+    job: Draft
+    future: Future[Path] | None = None
+
+    def ready(self) -> Path:
+        if self.future is None:
+            self.job.write(self.path)
+        else:
+            self.future.result()
+        return self.path
+
+
+def _draft(ws: Workspace, ledger: Ledger, item: Incoming, checked: Checked, roster: Roster | None,
+           pool: ProcessPoolExecutor | None, n: int) -> _Draft | None:
+    ident = _identity(checked)
+    if checked.data is None or not checked.report.findings or ident is None:
+        return None
+    _kind, year, quarter, _partnership, _token = ident
+    folder = ws.folder("feedback") / f"{year} {'Q' + str(quarter) if quarter else 'Annual'}"
+    assert item.sha256 is not None
+    draft = _Draft(folder / f".draft-{n}-{item.sha256[:12]}.{os.getpid()}.tmp", folder,
+                   draft_feedback(ws, ledger, checked, roster))
+    if pool is not None:
+        draft.future = pool.submit(draft.job.write, draft.path)
+    return draft
+
+
+def _iter(items: Iterable[Any], progress: Any, label: str, total: int) -> Iterable[Any]:
+    return progress(items, total, label) if progress else items
 
 
 def _not_a_file(item: Incoming, limits: Limits) -> FileReport:
@@ -211,30 +268,35 @@ def _roster_or_none(ws: Workspace) -> Roster | None:
         return None
 
 
-def _record(ws: Workspace, ledger: Ledger, item: Incoming, checked: Checked, roster: Roster | None) -> None:
+def _identity(checked: Checked) -> tuple[str, str, int | None, str, str] | None:
+    """(kind, year, quarter, partnership, token) the file is recorded under, if it has one."""
+    report, data = checked.report, checked.data
+    ident = report.identity if data is not None else None
+    if data is None or ident is None or any(f.code in ("T-E003", "T-E004") for f in report.findings):
+        return None
+    return data.spec.kind, ident["year"], ident["quarter"], ident["partnership"], ident["token"]
+
+
+def _record(ws: Workspace, ledger: Ledger, item: Incoming, checked: Checked) -> None:
     report, data = checked.report, checked.data
     assert item.sha256 is not None and item.archived is not None
-    ident = report.identity if data is not None else None
-    kind = year = partnership = token = None
-    quarter = None
-    if data is not None and ident is not None and not any(f.code in ("T-E003", "T-E004") for f in report.findings):
-        kind, year, quarter = data.spec.kind, ident["year"], ident["quarter"]
-        partnership, token = ident["partnership"], ident["token"]
+    kind, year, quarter, partnership, token = _identity(checked) or (None, None, None, None, None)
     values_json = None
     if data is not None:
         values_json = json.dumps({k: _json_value(v) for k, v in data.values.items()}, sort_keys=True)
     feedback_path: Path | None = None
+    draft = item.draft
+    if draft is not None:
+        draft.ready()  # written (by a worker) before the transaction, so the ledger is not held waiting
 
     def feedback(version: int | None) -> None:
-        """Written inside the recording transaction, named with the version being recorded:
-        a second ingest that is recording the same file meanwhile writes none."""
+        """Named with the version being recorded, and renamed into view inside the recording
+        transaction: a second ingest that is recording the same file meanwhile shows none."""
         nonlocal feedback_path
-        if data is not None and report.findings and partnership is not None:
-            from .feedback import write_feedback
-
-            folder = ws.folder("feedback") / f"{year} {'Q' + str(quarter) if quarter else 'Annual'}"
+        if draft is not None:
             name = _fit(safe_file_name(f"{partnership} v{version} feedback - {Path(item.display).stem}")) + ".xlsx"
-            feedback_path = write_feedback(ws, ledger, checked, folder / name, roster)
+            os.replace(draft.path, draft.folder / name)
+            feedback_path = draft.folder / name
 
     rec, new = record_received(
         ledger, sha256=item.sha256, original_name=Path(item.display).name,

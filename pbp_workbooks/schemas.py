@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from functools import cache
 from typing import Any
 
@@ -22,11 +21,11 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-from .calc import format_value
-from .findings import FIELD_RULES, Finding
-from .money import format_gbp, to_pence
+from .findings import FIELD_RULES, Finding, field_finding
+from .money import to_pence
 from .periods import FinancialYear
 from .spec import Field, Spec
+from .validation import LongRows, long_rows, open_fields
 
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 EMAIL = rf"^[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]+@{_LABEL}(?:\.{_LABEL})+$"
@@ -49,7 +48,7 @@ class _Layout:
 @cache
 def _layout(spec: Spec, quarter: int | None, year: str) -> _Layout:
     fy = FinancialYear.parse(year)
-    fields = tuple(f for f in spec.fields if f.is_open(quarter))
+    fields = open_fields(spec, quarter)
     rows = []
     for f in fields:
         lo: Any = None
@@ -122,38 +121,30 @@ def schema(spec: Spec, quarter: int | None, year: str) -> pa.DataFrameSchema:
         checks=checks, name=f"{spec.id} {year} Q{quarter}", strict=False)
 
 
-def frame(spec: Spec, quarter: int | None, year: str, rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
-    """The batch in long form: one row per (return, open input), with its constraints."""
+def warm_up() -> None:
+    """pandera registers its pandas backend (importing its built-in checks, and hypothesis
+    where installed: ~0.2 s) on the first validate(). Doing it now lets ingest pay for it
+    while its workers are still reading."""
+    pa.DataFrameSchema({}).validate(pd.DataFrame())
+
+
+def frame(spec: Spec, quarter: int | None, year: str, rows: Sequence[dict[str, Any]],
+          encoded: Sequence[LongRows] | None = None) -> pd.DataFrame:
+    """The batch in long form: one row per (return, open input), with its constraints.
+    ``encoded``: each return's rows already worked out (validation.long_rows, in a worker)."""
     layout = _layout(spec, quarter, year)
     n = len(layout.fields)
+    if encoded is None:
+        encoded = [long_rows(spec, quarter, r) for r in rows]
     val: list[float | None] = []
     dates: list[date | None] = []
     text: list[str | None] = []
     blank: list[bool] = []
-    for r in rows:
-        for f in layout.fields:
-            v = r.get(f.name)
-            blank.append(v is None or (isinstance(v, str) and not v.strip()))
-            if v is None:
-                val.append(None)
-                dates.append(None)
-                text.append(None)
-            elif f.type in MONEY:
-                val.append(float(to_pence(v)))
-                dates.append(None)
-                text.append(None)
-            elif f.type in ("integer", "number"):
-                val.append(float(v))
-                dates.append(None)
-                text.append(None)
-            elif f.type == "date":
-                val.append(None)
-                dates.append(v if isinstance(v, date) else None)
-                text.append(None)
-            else:
-                val.append(None)
-                dates.append(None)
-                text.append(str(v))
+    for e in encoded:
+        val.extend(e.val)
+        dates.extend(e.date)
+        text.extend(e.text)
+        blank.extend(e.blank)
     df = layout.constraints.iloc[np.tile(np.arange(n), len(rows))].reset_index(drop=True)
     df["ret"] = np.repeat(np.arange(len(rows), dtype="int64"), n)
     df["val"] = pd.array(val, dtype="Float64")
@@ -163,11 +154,12 @@ def frame(spec: Spec, quarter: int | None, year: str, rows: Sequence[dict[str, A
     return df
 
 
-def validate(spec: Spec, quarter: int | None, year: str, rows: Sequence[dict[str, Any]]) -> list[list[Finding]]:
+def validate(spec: Spec, quarter: int | None, year: str, rows: Sequence[dict[str, Any]],
+             encoded: Sequence[LongRows] | None = None) -> list[list[Finding]]:
     """Field findings for each return of the batch, in order: one pandera call, one finding
     per cell and rule."""
     sch = schema(spec, quarter, year)
-    df = frame(spec, quarter, year, rows)
+    df = frame(spec, quarter, year, rows, encoded)
     out: list[list[Finding]] = [[] for _ in rows]
     if df.empty:
         return out
@@ -185,28 +177,3 @@ def validate(spec: Spec, quarter: int | None, year: str, rows: Sequence[dict[str
             seen.add((ret, name, suffix))
             out[ret].append(field_finding(spec, suffix, spec[name], rows[ret].get(name), year))
     return out
-
-
-def field_finding(spec: Spec, suffix: str, f: Field, value: Any, year: str) -> Finding:
-    severity, _title, template = FIELD_RULES[suffix]
-    fmt: dict[str, Any] = {"label": f.label, "value": format_value(f, value)}
-    if suffix == "E101":
-        fmt["hint"] = " (enter 0 where there is none)" if f.type in MONEY or f.type == "integer" else ""
-    elif suffix == "E103":
-        if f.type in MONEY:
-            fmt["range"] = f"{format_gbp(f.min)} to {format_gbp(f.max)}"
-        else:
-            fmt["range"] = f"{f.min} to {f.max}"
-    elif suffix == "E105":
-        fmt.update(value=len(str(value)), max=f.max_length)
-    elif suffix == "E106":
-        fmt["choices"] = ", ".join(f.choices or ())
-    elif suffix == "E107":
-        lo, hi = FinancialYear.parse(year).window(f.window or "year")
-        fmt.update(start=f"{lo:%d/%m/%Y}", end=f"{hi:%d/%m/%Y}")
-    raw = value
-    if isinstance(raw, Decimal):
-        raw = str(raw)
-    elif isinstance(raw, date):
-        raw = raw.isoformat()
-    return Finding(f"{spec.code_prefix}-{suffix}", severity, template.format(**fmt), f.sheet, f.cell, f.name, raw)

@@ -8,22 +8,30 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+import time
 from collections import defaultdict
-from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import calc, rules
+from . import spec as spec_mod
 from .errors import UnreadableFile
-from .findings import FileReport, Finding, template_finding
+from .findings import FileReport, Finding, field_finding, template_finding
 from .ledger import Ledger
-from .money import format_gbp
+from .money import format_gbp, to_pence
 from .reader import NotOurTemplate, ReturnData, read_workbook
-from .spec import Spec
+from .spec import Field, Spec
 from .xlsx_safe import Limits, open_workbook
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 # Cross-field rules that need more than an expression (a lookup across sections).
 PYTHON_RULES: dict[str, tuple[str, str, str]] = {
@@ -38,6 +46,16 @@ class Checked:
     report: FileReport
     data: ReturnData | None = None
     values: dict[str, Any] | None = None  # inputs + computed fields
+    # Findings that need only the file itself (closed quarters; cross-field rules), worked
+    # out where the file was read, which may be a worker process. validate_batch adds them
+    # to the report in their usual place, among the findings that need the ledger or the batch.
+    closed: list[Finding] | None = None
+    rules: list[Finding] | None = None
+    long: LongRows | None = None  # its rows of the field-rule frame
+    # Findings that need the ledger but not the rest of the batch (identity against the issue
+    # record; cross-return), worked out in the parent as soon as the file is read.
+    issued: list[Finding] | None = None
+    history: list[Finding] | None = None
 
 
 def limits_from(config: Any | None) -> Limits:
@@ -48,7 +66,8 @@ def limits_from(config: Any | None) -> Limits:
                   max_cells=lim.max_cells, max_sheets=lim.max_sheets)
 
 
-def read_one(path: Path, display: str, limits: Limits) -> Checked:
+def read_one(path: Path, display: str, limits: Limits, params: dict[str, Any] | None = None) -> Checked:
+    """Read one file; with ``params``, also run the checks that need only that file."""
     report = FileReport(file=display)
     try:
         wb = open_workbook(path, limits)
@@ -62,39 +81,208 @@ def read_one(path: Path, display: str, limits: Limits) -> Checked:
         return Checked(report.settle())
     report.identity = data.identity_json()
     report.findings.extend(data.findings)
-    return Checked(report, data)
+    checked = Checked(report, data)
+    if params is not None:
+        check_alone(checked, params)
+    return checked
 
 
-PARALLEL_FROM = 40
+def check_alone(c: Checked, params: dict[str, Any]) -> None:
+    """The checks of one return that need neither the ledger nor the rest of the batch."""
+    assert c.data is not None
+    c.closed = closed_quarter_findings(c.data)
+    c.values = calc.compute(c.data.spec, c.data.values)
+    # Only the reader's findings can mark an input unread (E102, T-E006): the same set as
+    # when this ran after the identity and field rules.
+    c.rules = rule_findings(c.data.spec, c.values, params, unread=_unread(c))
+    c.long = long_rows(c.data.spec, c.data.quarter, c.data.values)
 
 
-def _read_job(job: tuple[Path, str, Limits]) -> Checked:
-    return read_one(*job)
+@cache
+def open_fields(spec: Spec, quarter: int | None) -> tuple[Field, ...]:
+    """The inputs the field rules check for a period (later quarters stay locked)."""
+    return tuple(f for f in spec.fields if f.is_open(quarter))
 
 
-def read_many(paths: Sequence[tuple[Path, str]], limits: Limits) -> list[Checked]:
-    """Read files; a large batch is spread over one process per core (parsing is CPU-bound)."""
-    jobs = [(p, display, limits) for p, display in paths]
-    workers = min(os.cpu_count() or 1, 8)
-    if len(jobs) < PARALLEL_FROM or workers < 2:
-        return [_read_job(j) for j in jobs]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(_read_job, jobs, chunksize=max(1, len(jobs) // (workers * 4))))
+@dataclass(frozen=True)
+class LongRows:
+    """One return's rows of the long frame the field rules check (schemas.frame): one per
+    open input, as the frame's columns want them. Plain lists, so a worker can make them
+    without pandas."""
+
+    val: list[float | None]
+    date: list[date | None]
+    text: list[str | None]
+    blank: list[bool]
+
+
+def long_rows(spec: Spec, quarter: int | None, values: dict[str, Any]) -> LongRows:
+    out = LongRows([], [], [], [])
+    val, dates, text, blank = out.val, out.date, out.text, out.blank
+    for f in open_fields(spec, quarter):
+        v = values.get(f.name)
+        blank.append(v is None or (isinstance(v, str) and not v.strip()))
+        if v is None:
+            val.append(None)
+            dates.append(None)
+            text.append(None)
+        elif f.type in ("money", "signed_money"):
+            val.append(float(to_pence(v)))
+            dates.append(None)
+            text.append(None)
+        elif f.type in ("integer", "number"):
+            val.append(float(v))
+            dates.append(None)
+            text.append(None)
+        elif f.type == "date":
+            val.append(None)
+            dates.append(v if isinstance(v, date) else None)
+            text.append(None)
+        else:
+            val.append(None)
+            dates.append(None)
+            text.append(str(v))
+    return out
+
+
+PARALLEL_FROM = 16  # starting two workers costs ~30 ms, reading one file ~10 ms
+_CHUNK = 16  # files per task sent to a worker: ~0.15 s of work, small enough to balance the cores
+
+
+def workers() -> int:
+    return min(os.cpu_count() or 1, 8)
+
+
+def pool_for(n_files: int) -> ProcessPoolExecutor | None:
+    """One process per core for a large batch (parsing is CPU-bound); None for a small one."""
+    if n_files < PARALLEL_FROM or workers() < 2:
+        return None
+    from concurrent.futures import ProcessPoolExecutor  # with multiprocessing: only when it is used
+
+    return ProcessPoolExecutor(max_workers=workers(), initializer=_leave_with, initargs=(os.getpid(),))
+
+
+def _leave_with(parent: int) -> None:
+    """A worker whose parent was killed (SIGKILL: no chance to stop its pool) would wait for
+    work forever; this one notices within a second and exits. A feedback workbook it was
+    writing stays a hidden temporary, which a later ingest sweeps."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="leave-with-parent", daemon=True).start()
+
+
+def _load_specs() -> None:
+    """Load every shipped spec and its rules (~0.1 s): the reader looks at all of them to
+    recognise a file, and a forked worker that inherits them does not build its own."""
+    for kind in spec_mod.available():
+        rules.expand(spec_mod.load(kind))
+
+
+def _read_chunk(jobs: list[tuple[Path, str, Limits, dict[str, Any]]]) -> list[Checked]:
+    return [read_one(*job) for job in jobs]
+
+
+class Reader:
+    """Reads files as they are added: with a pool, workers start on the first files while
+    the caller is still archiving the rest. ``results()`` gives them back in order."""
+
+    def __init__(self, limits: Limits, params: dict[str, Any], pool: ProcessPoolExecutor | None) -> None:
+        self.limits, self.params, self.pool = limits, params, pool
+        self._pending: list[tuple[Path, str, Limits, dict[str, Any]]] = []
+        self._parts: list[Future[list[Checked]] | list[Checked]] = []
+
+    def add(self, path: Path, display: str) -> None:
+        self._pending.append((path, display, self.limits, self.params))
+        if self.pool is not None and len(self._pending) >= _CHUNK:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            assert self.pool is not None
+            if not self._parts:  # the workers start (fork) on the first chunk: let them inherit the specs
+                _load_specs()
+            self._parts.append(self.pool.submit(_read_chunk, self._pending))
+            self._pending = []
+
+    def results(self, each: Callable[[Checked], object] | None = None) -> list[Checked]:
+        """All files read, in order; ``each`` is called on each one as soon as it is back."""
+        if self.pool is None:
+            self._parts.append(_read_chunk(self._pending))
+        else:
+            self._flush()
+            if self._parts:  # pandas + pandera, imported while the workers read
+                from . import schemas
+
+                schemas.warm_up()
+        self._pending = []
+        out: list[Checked] = []
+        for part in self._parts:
+            for c in part.result() if isinstance(part, Future) else part:
+                if each is not None:
+                    each(c)
+                out.append(c)
+        self._parts = []
+        return out
+
+
+def read_many(paths: Sequence[tuple[Path, str]], limits: Limits, params: dict[str, Any] | None = None) -> list[Checked]:
+    """Read files (and, with ``params``, run their own checks); a large batch in parallel."""
+    if params is None:
+        return [read_one(p, display, limits) for p, display in paths]
+    pool = pool_for(len(paths))
+    try:
+        reader = Reader(limits, params, pool)
+        for p, display in paths:
+            reader.add(p, display)
+        return reader.results()
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
 
 
 def validate_paths(paths: Sequence[tuple[Path, str]], *, ledger: Ledger | None, params: dict[str, Any],
                    limits: Limits) -> list[Checked]:
-    checked = read_many(paths, limits)
+    checked = read_many(paths, limits, params)
     validate_batch(checked, ledger=ledger, params=params)
     return checked
 
 
+def check_with_ledger(c: Checked, ledger: Ledger | None) -> None:
+    """The checks of one return that need the ledger but not the rest of the batch: its
+    identity, then (unless that is in doubt) how it compares with earlier returns. Nothing
+    in this batch is recorded before validate_batch, so running them as each file comes
+    back sees the same ledger."""
+    if c.data is None:
+        return
+    c.issued = identity_findings(c.data, ledger)
+    c.history = []
+    # only the reader and the identity check give T-E codes (field and cross-field rules
+    # carry the spec's prefix), so this is the same test as after every other check
+    if ledger is not None and c.report.identity and not any(f.code.startswith("T-E")
+                                                            for f in (*c.report.findings, *c.issued)):
+        from .history import cross_return_findings
+
+        c.history = cross_return_findings(ledger, c.data.spec, c.report.identity, c.data.values)
+
+
 def validate_batch(checked: Sequence[Checked], *, ledger: Ledger | None, params: dict[str, Any]) -> None:
+    """Every check on a batch of files; each file's findings in one order: the reader's,
+    identity, closed quarters, field rules (pandera, one frame per template and period),
+    cross-field rules, cross-return."""
     readable = [c for c in checked if c.data is not None]
     for c in readable:
-        assert c.data is not None
-        c.report.findings.extend(identity_findings(c.data, ledger))
-        c.report.findings.extend(closed_quarter_findings(c.data))
+        if c.rules is None:  # read without its own checks: run them here
+            check_alone(c, params)
+        if c.issued is None:
+            check_with_ledger(c, ledger)
+    for c in readable:
+        assert c.closed is not None and c.issued is not None
+        c.report.findings.extend(c.issued)
+        c.report.findings.extend(c.closed)
     # field rules: one pandera call per template and period
     groups: dict[tuple[Spec, int | None, str], list[Checked]] = defaultdict(list)
     for c in readable:
@@ -105,19 +293,17 @@ def validate_batch(checked: Sequence[Checked], *, ledger: Ledger | None, params:
 
         for (spec, quarter, year), members in groups.items():
             rows = [m.data.values for m in members if m.data is not None]
-            for member, found in zip(members, schemas.validate(spec, quarter, year, rows), strict=True):
+            encoded = [m.long for m in members if m.long is not None]
+            found_all = schemas.validate(spec, quarter, year, rows, encoded if len(encoded) == len(rows) else None)
+            for member, found in zip(members, found_all, strict=True):
                 # a cell the reader could not understand is reported once, by the reader
                 assert member.data is not None
                 skip = _unread(member)
                 member.report.findings.extend(f for f in found if f.name not in skip)
     for c in readable:
-        assert c.data is not None
-        c.values = calc.compute(c.data.spec, c.data.values)
-        c.report.findings.extend(rule_findings(c.data.spec, c.values, params, unread=_unread(c)))
-        if ledger is not None and c.report.identity and not any(f.code.startswith("T-E") for f in c.report.findings):
-            from .history import cross_return_findings
-
-            c.report.findings.extend(cross_return_findings(ledger, c.data.spec, c.report.identity, c.data.values))
+        assert c.rules is not None and c.history is not None
+        c.report.findings.extend(c.rules)
+        c.report.findings.extend(c.history)
     for c in checked:
         c.report.settle()
 
@@ -172,8 +358,6 @@ def _same(ftype: str, got: Any, want: Any) -> bool:
 
 
 def closed_quarter_findings(data: ReturnData) -> list[Finding]:
-    from .schemas import field_finding  # message rendering lives with the field rules
-
     spec, quarter = data.spec, data.quarter
     out = []
     for f in spec.fields:

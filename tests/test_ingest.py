@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import sqlite3
 from decimal import Decimal
@@ -149,3 +150,50 @@ def test_text_from_a_return_never_becomes_a_formula_in_feedback(workspace, q2_fi
     with zipfile.ZipFile(r["feedback"]) as zf:
         sheet = zf.read("xl/worksheets/sheet2.xml").decode()
     assert "HYPERLINK" not in sheet and "SUM(A1)" not in sheet  # only in shared strings, never in <f>
+
+
+def test_a_large_batch_in_worker_processes_gives_what_one_process_gives(workspace, q2_files: list[Path],
+                                                                         tmp_path: Path, monkeypatch, capsys) -> None:
+    """A large batch is read, checked and given its feedback workbooks by worker processes
+    (drafts renamed into view as each file is recorded): the reports, ledger rows and
+    feedback workbooks are those of the same batch in one process."""
+    from pbp_workbooks import validation
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for i in range(validation.PARALLEL_FROM + 1):
+        src = q2_files[i % len(q2_files)]
+        values = clean_values(SPEC, 2, Decimal("412500.00"), seed=100 + i)
+        if i % 3 == 0:
+            values["email"] = "not an email"
+        fill_openpyxl(src, inbox / f"{i:02d} {src.name}", values)
+    twin = Path(shutil.copytree(workspace.root, tmp_path / "twin"))
+    pool = validation.pool_for(validation.PARALLEL_FROM + 1)
+    assert pool is not None  # this batch is one the workers take
+    pool.shutdown()
+
+    def when(v: object) -> object:  # the time a workbook was generated (hidden _meta) differs by a second
+        return re.sub(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$", "<generated at>", v) if isinstance(v, str) else v
+
+    def outcome(root: Path) -> tuple[int, list[dict], list[tuple], dict[str, list]]:
+        code, reports = run_json(capsys, "ingest", str(inbox))
+        for r in reports:
+            r.pop("received_at")
+            if r.get("feedback"):
+                r["feedback"] = str(Path(r["feedback"]).relative_to(root))
+        con = sqlite3.connect(root / ".pbp" / "ledger.sqlite")
+        rows = con.execute("SELECT id, sha256, original_name, archive_path, kind, year, quarter, partnership, token,"
+                           " version, status, findings_json, values_json FROM received ORDER BY id").fetchall()
+        books = {str(p.relative_to(root)): [[when(c.value) for c in row] for ws in openpyxl.load_workbook(p)
+                                            for row in ws.iter_rows()]
+                 for p in sorted((root / "feedback").rglob("*")) if p.is_file()}
+        return code, reports, rows, books
+
+    parallel = outcome(workspace.root)
+    monkeypatch.setattr(validation, "PARALLEL_FROM", 10**6)
+    monkeypatch.chdir(twin)
+    serial = outcome(twin)
+    assert parallel == serial
+    code, reports, _rows, books = parallel
+    assert code == 1 and len(books) == sum(1 for r in reports if r.get("feedback")) >= 5
+    assert not [p for p in workspace.root.rglob("*") if p.name.endswith(".tmp")]  # no draft left behind

@@ -11,7 +11,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
-    from ..ingest import expand
+    from ..filenames import expand
     from ..ledger import Ledger
     from ..validation import limits_from, validate_paths
     from ..workspace import find
@@ -29,9 +29,8 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(f"{ws.ledger_path} is missing: it holds the LA's record of issued workbooks. "
                               "Restore it from a backup, or run 'pbp init' in a new folder")
         ledger = Ledger(ws.ledger_path)
-    items = expand(args.files)
     try:
-        checked = validate_paths([(i.path, i.display) for i in items], ledger=ledger,
+        checked = validate_paths(expand(args.files), ledger=ledger,
                                  params=cfg.thresholds.params(), limits=limits_from(cfg))
     finally:
         if ledger is not None:
