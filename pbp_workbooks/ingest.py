@@ -13,6 +13,7 @@ core, each file as soon as it is archived; the ledger stays with the parent.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import filenames
-from .errors import PbpError, UnreadableFile
+from .errors import ConfigError, PbpError, UnreadableFile
 from .feedback import Draft
 from .feedback import draft as draft_feedback
 from .filenames import safe_file_name
@@ -69,30 +70,47 @@ def archive(ws: Workspace, item: Incoming) -> None:
     if not stat.S_ISREG(st.st_mode):
         raise OSError("not a regular file")
     suffix = item.path.suffix.lower() if _SUFFIX.match(item.path.suffix) else ""
-    ws.archive_dir.mkdir(parents=True, exist_ok=True)
     tmp = ws.archive_dir / f".incoming-{os.getpid()}-{id(item)}.tmp"
     digest = hashlib.sha256()
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-    fd = os.open(item.path, flags)
+    fd = os.open(item.path, flags)  # an OSError here is the received file's problem
     try:
-        with os.fdopen(fd, "rb") as src, tmp.open("wb") as dst:
-            while chunk := src.read(_COPY_CHUNK):
-                digest.update(chunk)
-                dst.write(chunk)
-            dst.flush()
-            os.fsync(dst.fileno())
+        with os.fdopen(fd, "rb") as src:
+            with _writing_archive():
+                ws.archive_dir.mkdir(parents=True, exist_ok=True)
+                dst = tmp.open("wb")
+            with dst:
+                while chunk := src.read(_COPY_CHUNK):
+                    digest.update(chunk)
+                    with _writing_archive():
+                        dst.write(chunk)
+                with _writing_archive():
+                    dst.flush()
+                    os.fsync(dst.fileno())
         sha = digest.hexdigest()
         final = ws.archive_dir / sha[:2] / f"{sha}{suffix}"
-        final.parent.mkdir(exist_ok=True)
-        if final.exists():
-            tmp.unlink()
-        else:
-            os.replace(tmp, final)
-            final.chmod(0o444)
+        with _writing_archive():
+            final.parent.mkdir(exist_ok=True)
+            if final.exists():
+                tmp.unlink()
+            else:
+                os.replace(tmp, final)
+                final.chmod(0o444)
     finally:
         if tmp.exists():
             tmp.unlink()
     item.sha256, item.archived = sha, final
+
+
+@contextlib.contextmanager
+def _writing_archive() -> Iterator[None]:
+    """A failure to write the LA's own archive (disk full, no permission) is not the school's
+    file being unreadable: it stops the ingest, with nothing recorded for the file."""
+    try:
+        yield
+    except OSError as err:
+        raise ConfigError(f"cannot write to the archive folder .pbp/archive: {err.strerror or err}; "
+                          "free some space or fix its permissions, then run pbp ingest again") from None
 
 
 def _json_value(v: Any) -> Any:

@@ -54,6 +54,21 @@ def test_ingest_archives_records_and_accepts(workspace, clean_north: Path, capsy
         (sha, clean_north.name, "accepted", 1, "North")]
 
 
+def test_an_archive_that_cannot_be_written_stops_ingest_without_blaming_the_file(
+        workspace, clean_north: Path, capsys) -> None:
+    """Disk full or no permission on the LA's side is a workspace problem (exit 2, one line),
+    not 'the school's file cannot be read'; nothing is recorded and the file is untouched."""
+    before = clean_north.read_bytes()
+    shutil.rmtree(workspace.archive_dir)
+    workspace.archive_dir.write_text("not a folder")  # as root, permissions would not stop a write
+    code = main(["ingest", str(clean_north)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err.count("\n") == 0 and "archive" in err and "F-E" not in err and "Traceback" not in err, err
+    assert clean_north.read_bytes() == before
+    assert sqlite3.connect(workspace.ledger_path).execute("SELECT COUNT(*) FROM received").fetchone() == (0,)
+
+
 def test_the_same_bytes_twice_are_recognised(workspace, clean_north: Path, tmp_path: Path, capsys) -> None:
     assert main(["ingest", str(clean_north)]) == 0
     assert "accepted" in capsys.readouterr().out
