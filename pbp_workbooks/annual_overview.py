@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from . import calc, suppression
 from . import roster as roster_mod
@@ -24,7 +24,7 @@ from .figures import decode
 from .ledger import Ledger, received_for
 from .periods import FinancialYear
 from .spec import Spec
-from .status import Official, status_label
+from .status import Official, ProvisionLine
 
 ANNUAL = "annual"
 BREAKDOWNS = ("gender", "ethnicity", "send", "keystage")
@@ -47,25 +47,14 @@ def count_or_zero(v: Any) -> int:
 
 
 @dataclass
-class AnnualLine:
+class AnnualLine(ProvisionLine):
     """One provision's annual report: its status and, if one was accepted, its values."""
 
-    provision: roster_mod.Provision
-    status: dict[str, Any]
-    official: Official | None = None
     values: dict[str, Any] | None = None  # inputs + formula fields (calc.compute)
+    what: ClassVar[str] = "annual report"
 
-    @property
-    def partnership(self) -> str:
-        return self.provision.partnership
-
-    @property
-    def state(self) -> str:
-        return str(self.status["state"])
-
-    @property
-    def label(self) -> str:
-        return status_label(self.status, self.official if self.values is not None else None, "annual report")
+    def has_data(self) -> bool:
+        return self.values is not None
 
 
 @dataclass

@@ -30,34 +30,21 @@ from .figures import Figures, recompute, sum_known
 from .ledger import Ledger, Received, received_for
 from .periods import QUARTER_MONTHS, FinancialYear
 from .spec import Spec
-from .status import Official, status_label, status_rows
+from .status import Official, ProvisionLine, status_rows
 from .workspace import Workspace
 
 KIND = "quarterly"
 
 
 @dataclass
-class Line:
+class Line(ProvisionLine):
     """One provision in one reporting quarter: its status and, if accepted, its figures."""
 
-    provision: roster_mod.Provision
     quarter: int
-    status: dict[str, Any]  # the status_rows row
-    official: Official | None = None
     figures: Figures | None = None
 
-    @property
-    def partnership(self) -> str:
-        return self.provision.partnership
-
-    @property
-    def state(self) -> str:
-        """accepted | accepted_with_warnings | rejected | missing | not issued"""
-        return str(self.status["state"])
-
-    @property
-    def label(self) -> str:
-        return status_label(self.status, self.official if self.figures is not None else None, "return")
+    def has_data(self) -> bool:
+        return self.figures is not None
 
 
 @dataclass
@@ -161,7 +148,7 @@ def load(ws: Workspace, fy: FinancialYear, quarter: int | None = None, *, annual
             by_version = {(r.partnership, r.version): r for r in received}
             for prov in provisions:
                 row = by_key[(prov.partnership, q)]
-                line = Line(prov, q, row)
+                line = Line(prov, row, q)
                 lines[(prov.partnership, q)] = line
                 rec = by_version.get((prov.partnership, row["official_version"]))
                 if row["official_version"] and rec is not None and rec.values_json:

@@ -5,9 +5,9 @@ show for a provision's status (``status_label``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from . import roster as roster_mod
 from . import spec as spec_mod
@@ -93,3 +93,32 @@ def status_label(s: dict[str, Any], official: Official | None, what: str) -> str
     if s["state"] == "not issued":
         return "NOT ISSUED"
     return f"MISSING{late}"
+
+
+@dataclass
+class ProvisionLine:
+    """One provision's return for a period in a consolidation: its status row and, once one
+    is accepted, the official version (quarterly ``consolidation.Line`` and
+    ``annual_overview.AnnualLine`` add what they read from it)."""
+
+    provision: roster_mod.Provision
+    status: dict[str, Any]  # the status_rows row
+    official: Official | None = field(default=None, kw_only=True)
+    what: ClassVar[str] = "return"  # as the status words name it
+
+    @property
+    def partnership(self) -> str:
+        return self.provision.partnership
+
+    @property
+    def state(self) -> str:
+        """accepted | accepted_with_warnings | rejected | missing | not issued"""
+        return str(self.status["state"])
+
+    def has_data(self) -> bool:
+        """Whether the official return's contents were read (so it counts as accepted)."""
+        raise NotImplementedError
+
+    @property
+    def label(self) -> str:
+        return status_label(self.status, self.official if self.has_data() else None, self.what)
