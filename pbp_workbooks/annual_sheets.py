@@ -22,6 +22,7 @@ from .sheets import (
     put,
     put_count,
     put_header,
+    put_heading,
     put_num,
     put_share,
     put_text,
@@ -32,11 +33,10 @@ PUBLISHED_SHEETS = ("Annual KPIs", "Annual pupils", "Annual delivery")
 
 def _annual_heading(book: Book, ws: Any, c: Consolidation, title: str) -> None:
     assert c.annual is not None
-    ws.write_string(0, 0, f"{title} – annual reports {c.year}", book.fmt(bold=True, font_size=14))
     n, acc = len(c.annual.lines), len(c.annual.accepted())
-    ws.write_string(1, 0, f"{acc} of {n} provisions have an accepted annual report (its latest accepted version). "
-                          "A provision without one is shown as MISSING / REJECTED, never as zero.",
-                    book.fmt(italic=True))
+    put_heading(book, ws, f"{title} – annual reports {c.year}",
+                f"{acc} of {n} provisions have an accepted annual report (its latest accepted version). "
+                "A provision without one is shown as MISSING / REJECTED, never as zero.")
     ws.write_string(2, 0, "Published sheet: small numbers of pupils are suppressed. " + suppression.LEGEND,
                     book.fmt(italic=True, font_color="#595959"))
 

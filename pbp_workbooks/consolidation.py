@@ -79,6 +79,10 @@ class Consolidation:
     def headline(self) -> list[Line]:
         return [self.lines[(p.partnership, self.quarter)] for p in self.provisions]
 
+    def all_lines(self) -> list[Line]:
+        """Every reporting quarter's lines, quarter by quarter, in roster order."""
+        return [self.lines[(p.partnership, q)] for q in self.quarters for p in self.provisions]
+
     def accepted(self) -> list[Figures]:
         return [ln.figures for ln in self.headline() if ln.figures is not None]
 

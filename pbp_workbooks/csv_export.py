@@ -20,7 +20,7 @@ from typing import Any
 from . import suppression
 from .annual_overview import BREAKDOWNS, KPI, KPI_BETTER, METHODS, kpi_status
 from .consolidation import Consolidation
-from .sheets import write_atomic
+from .filenames import write_atomic
 
 CSV_DANGER = ("=", "+", "-", "@", "\t", "\r")
 
@@ -58,28 +58,27 @@ CSV_PARTNERSHIP_KEYS = ["year", "reporting_quarter", "partnership", "host_school
 
 def partnership_rows(c: Consolidation) -> list[dict[str, Any]]:
     out = []
-    for q in c.quarters:
-        for prov in c.provisions:
-            ln = c.lines[(prov.partnership, q)]
-            f = ln.figures
-            row: dict[str, Any] = {k: None for k in CSV_PARTNERSHIP_KEYS}
-            row.update(year=str(c.year), reporting_quarter=q, partnership=prov.partnership,
-                       host_school=prov.host_school, urn=prov.urn, provision=prov.provision, return_status=ln.state)
-            if f is not None and ln.official is not None:
-                row.update(version=ln.official.version, received_at=ln.official.received_at,
-                           dsg_allocation=f.allocation, balance_bf=f.balance_bf, other_income=f.other_income,
-                           total_income=f.total_income, budget=f.budget,
-                           actual_q1=f.actual[0], actual_q2=f.actual[1], actual_q3=f.actual[2], actual_q4=f.actual[3],
-                           actual_to_date=f.to_date, forecast_rest_of_year=f.forecast, forecast_outturn=f.outturn,
-                           variance=f.variance, forecast_balance=f.forecast_balance,
-                           surplus_cpd=f.surplus[0], surplus_future=f.surplus[1], surplus_contingency=f.surplus[2],
-                           surplus_other=f.surplus[3], surplus_planned_total=f.planned_total,
-                           surplus_plan_threshold=f.threshold, unplanned_surplus=f.unplanned,
-                           possible_clawback=f.clawback, financial_status=f.rag_label,
-                           placements_outside_ks=(suppression.MARKER if f.placements is not None
-                                                  and suppression.is_small(f.placements) else f.placements),
-                           placements_mdm_held=f.mdm_held)
-            out.append(row)
+    for ln in c.all_lines():
+        q, prov = ln.quarter, ln.provision
+        f = ln.figures
+        row: dict[str, Any] = {k: None for k in CSV_PARTNERSHIP_KEYS}
+        row.update(year=str(c.year), reporting_quarter=q, partnership=prov.partnership,
+                   host_school=prov.host_school, urn=prov.urn, provision=prov.provision, return_status=ln.state)
+        if f is not None and ln.official is not None:
+            row.update(version=ln.official.version, received_at=ln.official.received_at,
+                       dsg_allocation=f.allocation, balance_bf=f.balance_bf, other_income=f.other_income,
+                       total_income=f.total_income, budget=f.budget,
+                       actual_q1=f.actual[0], actual_q2=f.actual[1], actual_q3=f.actual[2], actual_q4=f.actual[3],
+                       actual_to_date=f.to_date, forecast_rest_of_year=f.forecast, forecast_outturn=f.outturn,
+                       variance=f.variance, forecast_balance=f.forecast_balance,
+                       surplus_cpd=f.surplus[0], surplus_future=f.surplus[1], surplus_contingency=f.surplus[2],
+                       surplus_other=f.surplus[3], surplus_planned_total=f.planned_total,
+                       surplus_plan_threshold=f.threshold, unplanned_surplus=f.unplanned,
+                       possible_clawback=f.clawback, financial_status=f.rag_label,
+                       placements_outside_ks=(suppression.MARKER if f.placements is not None
+                                              and suppression.is_small(f.placements) else f.placements),
+                       placements_mdm_held=f.mdm_held)
+        out.append(row)
     return out
 
 

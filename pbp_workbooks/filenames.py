@@ -1,12 +1,12 @@
-"""File names: the files a command was given, and names a person can read and every file
-system accepts."""
+"""File names: the files a command was given, names a person can read and every file
+system accepts, and writing a file so that it appears whole or not at all."""
 
 from __future__ import annotations
 
 import os
 import re
 import stat
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 _UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f]+')
@@ -14,6 +14,19 @@ _UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f]+')
 
 def safe_file_name(text: str) -> str:
     return _UNSAFE.sub("-", text).strip(" .")[:180]
+
+
+def write_atomic(path: Path, build: Callable[[Path], None]) -> Path:
+    """``build`` writes a hidden temporary beside ``path`` (``.<name>.<pid>.tmp``, the pattern
+    ingest sweeps after a crash), which then replaces ``path`` in one step."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        build(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
 
 
 def expand(paths: Sequence[Path]) -> list[tuple[Path, str]]:

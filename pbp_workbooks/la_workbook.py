@@ -21,6 +21,7 @@ from . import __version__
 from .annual_sheets import PUBLISHED_SHEETS, write_annual_sheets
 from .consolidation import Consolidation, Line
 from .figures import Figures, ratio, sum_known
+from .filenames import write_atomic
 from .sheets import (
     HEADER_FILL,
     MONEY_FMT,
@@ -33,9 +34,9 @@ from .sheets import (
     put,
     put_formula,
     put_header,
+    put_heading,
     put_num,
     put_text,
-    write_atomic,
 )
 
 
@@ -74,10 +75,9 @@ def _write_summary(book: Book, c: Consolidation) -> None:
     first, last = SUMMARY_FIRST_ROW, SUMMARY_FIRST_ROW + n - 1
     tot, med = last + 1, last + 2
     accepted = c.accepted()
-    ws.write_string(0, 0, f"Primary Behaviour Provisions – consolidated financial position, {c.period_long}",
-                    book.fmt(bold=True, font_size=14))
-    ws.write_string(1, 0, f"{c.la_name}. Each provision's official return (its latest accepted version), "
-                          "recalculated from its inputs. Blank figures: no accepted return.", book.fmt(italic=True))
+    put_heading(book, ws, f"Primary Behaviour Provisions – consolidated financial position, {c.period_long}",
+                f"{c.la_name}. Each provision's official return (its latest accepted version), "
+                "recalculated from its inputs. Blank figures: no accepted return.")
     missing = sum(1 for ln in lines if ln.figures is None)
     ws.write_string(2, 0, f"{len(accepted)} of {n} provisions have an accepted return for {c.period}"
                           + (f"; {missing} without (shown, never counted as zero)." if missing else "."),
@@ -199,10 +199,10 @@ def category_totals(c: Consolidation) -> list[tuple[str, list[Decimal | None]]]:
 
 def _write_by_category(book: Book, c: Consolidation) -> None:
     ws = book.wb.add_worksheet("By category")
-    ws.write_string(0, 0, f"Spending by category – LA total, {c.period_long}", book.fmt(bold=True, font_size=14))
     n_acc = len(c.accepted())
-    ws.write_string(1, 0, f"Sum of the {n_acc} accepted returns for {c.period} (of {len(c.provisions)} provisions). "
-                          "Actual per quarter as restated in those returns.", book.fmt(italic=True))
+    put_heading(book, ws, f"Spending by category – LA total, {c.period_long}",
+                f"Sum of the {n_acc} accepted returns for {c.period} (of {len(c.provisions)} provisions). "
+                "Actual per quarter as restated in those returns.")
     first = 4
     put_header(book, ws, first - 1, BY_CATEGORY_COLS)
     rows = category_totals(c)
@@ -261,23 +261,22 @@ CATEGORY_COLS = [Col("Reporting quarter", "int", 10), Col("Partnership", "text",
 def category_rows(c: Consolidation) -> list[dict[str, Any]]:
     """The tidy fact table: one row per reporting quarter x provision x category."""
     out = []
-    for q in c.quarters:
-        for prov in c.provisions:
-            ln = c.lines[(prov.partnership, q)]
-            f = ln.figures
-            for i, (key, label) in enumerate(c.categories):
-                cat = f.categories[i] if f else None
-                out.append({
-                    "year": str(c.year), "reporting_quarter": q, "partnership": prov.partnership,
-                    "host_school": prov.host_school, "urn": prov.urn, "provision": prov.provision,
-                    "return_status": ln.state, "return_label": ln.label,
-                    "version": ln.official.version if f and ln.official else None,
-                    "category_key": key, "category": label,
-                    "budget": cat.budget if cat else None, "actual_in_quarter": cat.actual[q - 1] if cat else None,
-                    "actual_to_date": cat.to_date if cat else None, "forecast_rest_of_year": cat.forecast if cat else None,
-                    "forecast_outturn": cat.outturn if cat else None, "variance": cat.variance if cat else None,
-                    "commentary": cat.commentary if cat else None,
-                })
+    for ln in c.all_lines():
+        q, prov = ln.quarter, ln.provision
+        f = ln.figures
+        for i, (key, label) in enumerate(c.categories):
+            cat = f.categories[i] if f else None
+            out.append({
+                "year": str(c.year), "reporting_quarter": q, "partnership": prov.partnership,
+                "host_school": prov.host_school, "urn": prov.urn, "provision": prov.provision,
+                "return_status": ln.state, "return_label": ln.label,
+                "version": ln.official.version if f and ln.official else None,
+                "category_key": key, "category": label,
+                "budget": cat.budget if cat else None, "actual_in_quarter": cat.actual[q - 1] if cat else None,
+                "actual_to_date": cat.to_date if cat else None, "forecast_rest_of_year": cat.forecast if cat else None,
+                "forecast_outturn": cat.outturn if cat else None, "variance": cat.variance if cat else None,
+                "commentary": cat.commentary if cat else None,
+            })
     return out
 
 
@@ -317,10 +316,10 @@ ITEM_COLS = [Col("Partnership", "text", 14), Col("Return", "text", 20), Col("Ite
 
 def _write_items(book: Book, c: Consolidation) -> None:
     ws = book.wb.add_worksheet("Items over £30k")
-    ws.write_string(0, 0, f"Register of single items of spend of £{c.thresholds.large_item:,} or more – "
-                          f"{c.period_long}", book.fmt(bold=True, font_size=14))
-    ws.write_string(1, 0, "From the items table of each official return (toolkit section 5: each needs a Neighbourhood "
-                          "Partnership signatory and a host school signatory).", book.fmt(italic=True))
+    put_heading(book, ws, f"Register of single items of spend of £{c.thresholds.large_item:,} or more – "
+                f"{c.period_long}",
+                "From the items table of each official return (toolkit section 5: each needs a Neighbourhood "
+                "Partnership signatory and a host school signatory).")
     first = 4
     put_header(book, ws, first - 1, ITEM_COLS)
     r = first
@@ -367,10 +366,10 @@ BALANCE_COLS = [Col("Partnership", "text", 14), Col("Return", "text", 20), Col("
 def _write_balances(book: Book, c: Consolidation) -> None:
     ws = book.wb.add_worksheet("Balances")
     th = c.thresholds
-    ws.write_string(0, 0, f"Balances and planned use of surplus – {c.period_long}", book.fmt(bold=True, font_size=14))
-    ws.write_string(1, 0, f"Plan threshold = {th.surplus_plan_pct}% of the DSG allocation (pbp.toml surplus_plan_pct). "
-                          "Possible claw-back (toolkit section 4): the forecast balance is above the threshold and so "
-                          "is the part of it with no planned use.", book.fmt(italic=True))
+    put_heading(book, ws, f"Balances and planned use of surplus – {c.period_long}",
+                f"Plan threshold = {th.surplus_plan_pct}% of the DSG allocation (pbp.toml surplus_plan_pct). "
+                "Possible claw-back (toolkit section 4): the forecast balance is above the threshold and so "
+                "is the part of it with no planned use.")
     first = 4
     put_header(book, ws, first - 1, BALANCE_COLS)
     lines = c.headline()
@@ -424,40 +423,38 @@ PLACEMENT_COLS = [Col("Reporting quarter", "int", 10), Col("Partnership", "text"
 
 def _write_placements(book: Book, c: Consolidation) -> None:
     ws = book.wb.add_worksheet("Placements")
-    ws.write_string(0, 0, f"Placements outside key stage (toolkit section 7) – {c.year}, quarters "
-                          f"{', '.join(f'Q{q}' for q in c.quarters)}", book.fmt(bold=True, font_size=14))
-    ws.write_string(1, 0, "Each placement needs a multidisciplinary meeting first and must be reported termly and "
-                          "annually. LA-internal: exact counts (the headteacher summaries suppress small ones).",
-                    book.fmt(italic=True))
+    put_heading(book, ws, f"Placements outside key stage (toolkit section 7) – {c.year}, quarters "
+                f"{', '.join(f'Q{q}' for q in c.quarters)}",
+                "Each placement needs a multidisciplinary meeting first and must be reported termly and "
+                "annually. LA-internal: exact counts (the headteacher summaries suppress small ones).")
     first = 4
     put_header(book, ws, first - 1, PLACEMENT_COLS)
     r = first
     total = 0
-    for q in c.quarters:
-        for prov in c.provisions:
-            ln = c.lines[(prov.partnership, q)]
-            f = ln.figures
-            put(book, ws, r, 0, "int", q)
-            put_text(ws, r, 1, prov.partnership, book.fmt(bold=True))
-            put(book, ws, r, 2, "text", prov.host_school)
-            if f is None:
-                put(book, ws, r, 3, "text", ln.label, bold=True, font_color="#9C0006")
-                ws.write_blank(r, 4, None, book.fmt(bg_color="#F2F2F2"))
-                ws.write_blank(r, 5, None, book.fmt(bg_color="#F2F2F2"))
-                put_text(ws, r, 6, "No data – no accepted return")
+    for ln in c.all_lines():
+        q, prov = ln.quarter, ln.provision
+        f = ln.figures
+        put(book, ws, r, 0, "int", q)
+        put_text(ws, r, 1, prov.partnership, book.fmt(bold=True))
+        put(book, ws, r, 2, "text", prov.host_school)
+        if f is None:
+            put(book, ws, r, 3, "text", ln.label, bold=True, font_color="#9C0006")
+            ws.write_blank(r, 4, None, book.fmt(bg_color="#F2F2F2"))
+            ws.write_blank(r, 5, None, book.fmt(bg_color="#F2F2F2"))
+            put_text(ws, r, 6, "No data – no accepted return")
+        else:
+            put(book, ws, r, 3, "text", ln.label)
+            put(book, ws, r, 4, "int", f.placements)
+            put(book, ws, r, 5, "text", f.mdm_held)
+            total += f.placements or 0
+            if f.placements and f.mdm_held != "Yes":
+                flag = "Meeting not confirmed"
+            elif f.placements:
+                flag = "Placement(s) reported; meeting held"
             else:
-                put(book, ws, r, 3, "text", ln.label)
-                put(book, ws, r, 4, "int", f.placements)
-                put(book, ws, r, 5, "text", f.mdm_held)
-                total += f.placements or 0
-                if f.placements and f.mdm_held != "Yes":
-                    flag = "Meeting not confirmed"
-                elif f.placements:
-                    flag = "Placement(s) reported; meeting held"
-                else:
-                    flag = "None"
-                put(book, ws, r, 6, "text", flag)
-            r += 1
+                flag = "None"
+            put(book, ws, r, 6, "text", flag)
+        r += 1
     ws.write_string(r, 0, "Total", book.fmt(bold=True, top=1))
     put_formula(ws, r, 4, f"=SUM({col_range(4, first, r - 1)})", book.fmt(num_format="0", bold=True, top=1), total)
     ws.freeze_panes(first, 2)
@@ -472,8 +469,7 @@ STATUS_COLS = [Col("Period", "text", 12), Col("Partnership", "text", 14), Col("H
 
 def _write_status(book: Book, c: Consolidation) -> None:
     ws = book.wb.add_worksheet("Returns status")
-    ws.write_string(0, 0, f"Returns status – {c.year}, as at {c.generated_at:%d/%m/%Y %H:%M} UTC",
-                    book.fmt(bold=True, font_size=14))
+    put_heading(book, ws, f"Returns status – {c.year}, as at {c.generated_at:%d/%m/%Y %H:%M} UTC")
     first = 3
     put_header(book, ws, first - 1, STATUS_COLS)
     order = {p.partnership: i for i, p in enumerate(c.provisions)}
@@ -502,10 +498,10 @@ LOG_COLS = [Col("Period", "text", 12), Col("Partnership", "text", 14), Col("Vers
 
 def _write_log(book: Book, c: Consolidation) -> None:
     ws = book.wb.add_worksheet("Data quality")
-    ws.write_string(0, 0, f"Data-quality log – every finding on every file received for {c.year} "
-                          f"({', '.join(f'Q{q}' for q in c.quarters)})", book.fmt(bold=True, font_size=14))
-    ws.write_string(1, 0, "Errors made a file rejected; warnings were accepted for the LA to look at. 'Official?' = the "
-                          "version the consolidation uses.", book.fmt(italic=True))
+    put_heading(book, ws, f"Data-quality log – every finding on every file received for {c.year} "
+                f"({', '.join(f'Q{q}' for q in c.quarters)})",
+                "Errors made a file rejected; warnings were accepted for the LA to look at. 'Official?' = the "
+                "version the consolidation uses.")
     first = 4
     put_header(book, ws, first - 1, LOG_COLS)
     if not c.findings:
@@ -554,19 +550,18 @@ def _write_about(book: Book, c: Consolidation, csv_names: Sequence[str]) -> None
     hdr = ["Period", "Partnership", "Version", "Status", "Received", "File as sent", "Archived copy", "SHA-256"]
     for j, h in enumerate(hdr):
         ws.write_string(r, j, h, book.fmt(bold=True, bg_color=HEADER_FILL, border=1))
-    for q in c.quarters:
-        for prov in c.provisions:
-            ln = c.lines[(prov.partnership, q)]
-            if ln.official is None or ln.figures is None:
-                continue
-            r += 1
-            o = ln.official
-            for j, v in enumerate([f"{c.year} Q{q}", prov.partnership, o.version, o.status.replace("_", " "),
-                                   o.received_at, o.original_name, o.archive_path, o.sha256]):
-                if isinstance(v, int):
-                    put_num(ws, r, j, v)
-                else:
-                    put_text(ws, r, j, v)
+    for ln in c.all_lines():
+        q, prov = ln.quarter, ln.provision
+        if ln.official is None or ln.figures is None:
+            continue
+        r += 1
+        o = ln.official
+        for j, v in enumerate([f"{c.year} Q{q}", prov.partnership, o.version, o.status.replace("_", " "),
+                               o.received_at, o.original_name, o.archive_path, o.sha256]):
+            if isinstance(v, int):
+                put_num(ws, r, j, v)
+            else:
+                put_text(ws, r, j, v)
 
 
 def write_workbook(c: Consolidation, path: Path, csv_names: Sequence[str] = (),

@@ -4,14 +4,12 @@
 ``write_string`` and the workbook has ``strings_to_formulas`` off, so ``=HYPERLINK(...)``
 typed into a commentary stays text. The ``put_*`` functions write one cell (blank for
 None, never a made-up zero; money as a number only at the last step); ``Col`` and
-``put_header`` describe and write a table's header row; ``write_atomic`` writes any output
-file (workbook or CSV) through a temporary file so a reader never sees half of it. The
-number formats and the fills that go with a status word are here too.
+``put_header`` describe and write a table's header row. The number formats and the
+fills that go with a status word are here too.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -97,15 +95,11 @@ def col_range(c: int, r1: int, r2: int) -> str:
     return f"{cell(r1, c)}:{cell(r2, c)}"
 
 
-def write_atomic(path: Path, build: Callable[[Path], None]) -> Path:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        build(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+def put_heading(book: Book, ws: Any, title: str, note: str | None = None) -> None:
+    """A sheet's title (row 1) and the italic line under it that says what it holds."""
+    ws.write_string(0, 0, title, book.fmt(bold=True, font_size=14))
+    if note is not None:
+        ws.write_string(1, 0, note, book.fmt(italic=True))
 
 
 @dataclass(frozen=True)

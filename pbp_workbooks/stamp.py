@@ -17,7 +17,6 @@ or control characters) is written directly by the writer instead.
 
 from __future__ import annotations
 
-import os
 import re
 import zipfile
 from collections.abc import Mapping
@@ -30,8 +29,9 @@ from xlsxwriter.utility import _datetime_to_excel_datetime
 from xlsxwriter.xmlwriter import XMLwriter
 
 from . import calc
+from .filenames import write_atomic
 from .spec import Spec
-from .writer import Hole, Identity, WorkbookWriter
+from .writer import Hole, Identity, WorkbookWriter, header_escape
 
 # The identity strings that differ between the workbooks of a batch.
 SLOTS = ("partnership", "host_school", "urn", "provision", "issue_token")
@@ -109,13 +109,11 @@ class Stamp:
             WorkbookWriter(self.spec, identity, **self.common).write(path, inputs)
             return path.read_bytes()
         data = self.render(identity, inputs)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
+
+        def build(tmp: Path) -> None:
             tmp.write_bytes(data)
-            os.replace(tmp, path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
+
+        write_atomic(path, build)
         return data
 
     def render(self, identity: Identity, inputs: Mapping[str, Any]) -> bytes:
@@ -123,7 +121,7 @@ class Stamp:
         results, status = self.writer.check_results(values, self.check_list)
         cells = [self._cell(h, values, results, status) for h in self.holes]
         texts = {k: _escape_control(_text(getattr(identity, k))) for k in SLOTS}
-        headers = {k: _text(getattr(identity, k).replace("&", "&&")) for k in SLOTS}
+        headers = {k: _text(header_escape(getattr(identity, k))) for k in SLOTS}
         buf = BytesIO()
         with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
             for name, part in self.parts:

@@ -34,7 +34,7 @@ from .annual_overview import BREAKDOWNS, KPI, KPI_BETTER, METHODS, count_or_zero
 from .config import Thresholds
 from .consolidation import Consolidation
 from .figures import Figures, gbp, pct_text, ratio
-from .filenames import safe_file_name
+from .filenames import safe_file_name, write_atomic
 from .periods import QUARTER_MONTHS
 from .sheets import (
     KPI_FILLS,
@@ -49,7 +49,6 @@ from .sheets import (
     put_num,
     put_share,
     put_text,
-    write_atomic,
 )
 
 PARALLEL_FROM = 20

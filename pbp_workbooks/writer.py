@@ -8,7 +8,6 @@ and, with findings, for feedback workbooks.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -22,6 +21,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
 
 from . import __version__, calc, expr
+from .filenames import write_atomic
 from .periods import QUARTER_MONTHS, FinancialYear
 from .spec import Field, Spec, quote_sheet
 
@@ -220,7 +220,7 @@ def _utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def _header_escape(text: str) -> str:
+def header_escape(text: str) -> str:
     return text.replace("&", "&&")  # header codes start with '&'
 
 
@@ -265,13 +265,7 @@ class WorkbookWriter:
 
     def write(self, path: Path, inputs: Mapping[str, Any], marks: Sequence[Mark] = ()) -> None:
         """Write atomically: a temporary file in the same folder, then rename."""
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            self._build(tmp, inputs, marks)
-            os.replace(tmp, path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
+        write_atomic(path, lambda tmp: self._build(tmp, inputs, marks))
 
     def prototype(self) -> bytes:
         """The workbook with no values: every value cell (inputs, formulas, checks) is a
@@ -362,18 +356,18 @@ class WorkbookWriter:
         """The page header: return and period, whose it is, the sheet. Excel allows 255
         characters, so a very long school name is shortened to fit."""
         ident = self.identity
-        left = f"&L&B{_header_escape(self.spec.short_title)} {_header_escape(ident.period_label())}"
-        right = f"&R{_header_escape(title)}"
+        left = f"&L&B{header_escape(self.spec.short_title)} {header_escape(ident.period_label())}"
+        right = f"&R{header_escape(title)}"
         centre = f"{ident.partnership} - {ident.host_school}"
         room = HEADER_LIMIT - _utf16_len(left + right + "&C")
-        if shorten and _utf16_len(_header_escape(centre)) > room:
-            while centre and _utf16_len(_header_escape(centre) + "…") > room:
+        if shorten and _utf16_len(header_escape(centre)) > room:
+            while centre and _utf16_len(header_escape(centre) + "…") > room:
                 centre = centre[:-1]
             centre = centre.rstrip() + "…"
-        return f"{left}&C{_header_escape(centre)}{right}"
+        return f"{left}&C{header_escape(centre)}{right}"
 
     def _print_setup(self, ws: Worksheet, last_row: int, last_col: int, title: str) -> None:
-        esc = _header_escape
+        esc = header_escape
         ws.set_landscape()
         ws.set_paper(9)  # A4
         ws.fit_to_pages(1, 0)

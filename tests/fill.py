@@ -44,7 +44,16 @@ def name_ref(wb: Workbook, name: str) -> tuple[str, str]:
 
 def name_cells(path: Path) -> dict[str, tuple[str, str]]:
     """Every single-cell defined name of a workbook file -> (sheet, cell)."""
+    return _single_cells(openpyxl.load_workbook(path))
+
+
+def read_inputs(path: Path) -> dict[str, Any]:
+    """Every single-cell defined name's value, as openpyxl reads the file (formulas as text)."""
     wb = openpyxl.load_workbook(path)
+    return {name: wb[sheet][ref].value for name, (sheet, ref) in _single_cells(wb).items()}
+
+
+def _single_cells(wb: Workbook) -> dict[str, tuple[str, str]]:
     out = {}
     for name in wb.defined_names:
         try:

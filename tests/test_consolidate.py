@@ -23,7 +23,7 @@ from xml.etree import ElementTree as ET
 
 import openpyxl
 import pytest
-from fill import clean_values, fill_openpyxl, name_ref, workspace_env
+from fill import clean_values, fill_openpyxl, read_inputs, workspace_env
 
 from pbp_workbooks import demo
 from pbp_workbooks import spec as spec_mod
@@ -167,18 +167,6 @@ class Expected:
     @property
     def planned(self) -> Decimal:
         return sum((self.money(f"surplus_{k}") for k in ("cpd", "future", "contingency", "other")), Decimal("0.00"))
-
-
-def read_inputs(path: Path) -> dict[str, Any]:
-    wb = openpyxl.load_workbook(path)
-    out = {}
-    for name in wb.defined_names:
-        try:
-            sheet, ref = name_ref(wb, name)
-        except ValueError:
-            continue
-        out[name] = wb[sheet][ref].value
-    return out
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from typing import Any
 
 import openpyxl
 import pytest
-from fill import fill_openpyxl, name_ref, workspace_env
+from fill import fill_openpyxl, read_inputs, workspace_env
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -114,18 +114,6 @@ def issued_prefill(root: Path, partnership: str) -> dict[str, Any]:
     with Ledger(Workspace(root).ledger_path) as ledger:
         [issued] = [i for i in ledger.issued_for("annual", YEAR, None) if i.partnership == partnership]
     return typed_values(SPEC, issued.prefill_json)
-
-
-def read_inputs(path: Path) -> dict[str, Any]:
-    wb = openpyxl.load_workbook(path)
-    out = {}
-    for name in wb.defined_names:
-        try:
-            sheet, ref = name_ref(wb, name)
-        except ValueError:
-            continue
-        out[name] = wb[sheet][ref].value
-    return out
 
 
 class Scenario:
