@@ -21,7 +21,7 @@ from . import spec as spec_mod
 from .calc import format_value
 from .findings import FIELD_RULES, Finding, template_finding
 from .money import parse_text_number
-from .spec import Field, Spec
+from .spec import NUMERIC, Field, Spec
 from .writer import META_KEYS, META_SHEET, Identity, render_formula
 from .xlsx_safe import Limits, RawCell, RawWorkbook, open_workbook
 
@@ -184,10 +184,12 @@ def _convert(spec: Spec, f: Field, raw: RawCell | None, cell: str, data: ReturnD
         data.findings.append(_field_finding(spec, "E102", f, v, cell, what=_what(f), how=_how(f)))
         return None
     t = f.type
-    if t in ("money", "signed_money", "integer", "number", "percent"):
-        if isinstance(v, bool):
-            number: Decimal | None = Decimal(int(v))
-        elif isinstance(v, float):
+    if t in NUMERIC:
+        if isinstance(v, bool):  # TRUE/FALSE is not an amount (the workbook's own checks say #VALUE!)
+            data.findings.append(_field_finding(spec, "E102", f, v, cell, what=_what(f), how=_how(f)))
+            return None
+        number: Decimal | None
+        if isinstance(v, float):
             # Excel stores a typed 19.99 as 19.989999999999998 (17 significant digits): the
             # shortest repr of the double gives back what the person typed.
             number = Decimal(repr(v))

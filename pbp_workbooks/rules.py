@@ -15,9 +15,10 @@ from functools import cache
 from typing import Any
 
 from . import expr
+from .config import Thresholds
 from .errors import SpecError
 from .resources import data_dir
-from .spec import Spec
+from .spec import Spec, value_type
 
 SEVERITIES = ("error", "warning")
 _CODE = re.compile(r"^[A-Z]-[EW]\d{3}$")
@@ -99,8 +100,23 @@ def expand(spec: Spec) -> tuple[Rule, ...]:
     return tuple(out)
 
 
+@cache
+def types(spec: Spec) -> dict[str, str]:
+    """What a rule condition may name, with its type: every field of the spec (a formula
+    field has the type its formula gives) and every threshold of pbp.toml (a number)."""
+    out = {name: expr.NUMBER for name in Thresholds.__dataclass_fields__}
+    for f in spec.fields:
+        out[f.name] = f.formula.type if f.formula is not None else value_type(f.type)
+    return out
+
+
 def _make(spec: Spec, d: RuleDef, mapping: dict[str, str], row_label: str | None) -> Rule:
-    when = _qualify(d.when, mapping)
+    try:
+        when = expr.typed(_qualify(d.when, mapping), types(spec))
+    except SpecError as err:
+        raise SpecError(f"rule {d.code}{' (' + row_label + ')' if row_label else ''}: {err}") from None
+    if when.type != expr.LOGICAL:
+        raise SpecError(f"rule {d.code}: 'when' must be a condition (true when there is a problem), not {when.type}")
     cells = tuple(mapping.get(c, c) for c in d.cells)
     for name in cells:
         if name not in spec.by_name:

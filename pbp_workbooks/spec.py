@@ -13,7 +13,7 @@ import ast
 import re
 import tomllib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cache, cached_property
 from typing import Any
@@ -244,6 +244,43 @@ def _qualify(e: expr.Expr, mapping: dict[str, str]) -> expr.Expr:
     return expr.parse(ast.unparse(tree))
 
 
+def value_type(ftype: str) -> str:
+    """A field type's type in the expression language."""
+    if ftype in NUMERIC:
+        return expr.NUMBER
+    return expr.DATE if ftype == "date" else expr.TEXT
+
+
+def _typed_formulas(fields: list[Field], by_name: dict[str, Field], origin: str) -> list[Field]:
+    """Every formula type-checked (expr.typed), in dependency order: a formula's type is
+    what it gives, so one that may be blank (ratio) cannot feed arithmetic."""
+    types = {f.name: value_type(f.type) for f in fields if f.formula is None}
+    typed: dict[str, expr.Expr] = {}
+
+    def visit(f: Field, trail: tuple[str, ...]) -> str:
+        if f.name in types:
+            return types[f.name]
+        if f.name in trail:
+            raise SpecError(f"{origin}: formula cycle through {' -> '.join((*trail, f.name))}")
+        assert f.formula is not None
+        for dep in sorted(f.formula.names):
+            visit(by_name[dep], (*trail, f.name))
+        try:
+            e = expr.typed(f.formula, types)
+        except SpecError as err:
+            raise SpecError(f"{origin}: formula of {f.name}: {err}") from None
+        expected = value_type(f.type)
+        if e.type != expected and not (e.type == expr.MAYBE and expected == expr.NUMBER):
+            raise SpecError(f"{origin}: formula of {f.name} gives {e.type}, but the field is {f.type}")
+        typed[f.name] = e
+        types[f.name] = e.type
+        return e.type
+
+    for f in fields:
+        visit(f, ())
+    return [replace(f, formula=typed[f.name]) if f.name in typed else f for f in fields]
+
+
 def _decimal(v: Any) -> Decimal | None:
     return None if v is None else Decimal(str(v))
 
@@ -395,6 +432,8 @@ def build(data: dict[str, Any], origin: str) -> Spec:
             missing = f.formula.names - by_name.keys()
             if missing:
                 raise SpecError(f"{origin}: formula of {f.name} uses unknown {sorted(missing)}")
+    fields = _typed_formulas(fields, by_name, origin)
+    by_name = {f.name: f for f in fields}
     spec = Spec(
         id=t["id"], version=str(t["version"]), kind=t["kind"], code_prefix=t["code_prefix"], title=t["title"],
         short_title=t["short_title"], return_to=t["return_to"], toolkit=t["toolkit"], file_name=t["file_name"],

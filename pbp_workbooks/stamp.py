@@ -61,7 +61,7 @@ class Stamp:
         self.writer = WorkbookWriter(spec, placeholder, **common)
         data = self.writer.prototype()
         self.holes: list[Hole] = self.writer.holes
-        self.check_list = calc.checks(spec, quarter)
+        self.check_list = calc.checks(spec, quarter, financial_year)
         self._layout = self.writer.layout()
         # Each part: bytes when it is the same for everyone, else the pieces to fill.
         self.parts: list[tuple[str, bytes | list[str | tuple[str, Any]]]] = []

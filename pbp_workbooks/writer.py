@@ -182,7 +182,7 @@ class _Formats:
 
 def _excel_value(f: Field, v: Any) -> Any:
     if isinstance(v, calc.CalcError):
-        return "#VALUE!"
+        return v.code
     if v is None:
         return ""
     if isinstance(v, Decimal):
@@ -242,7 +242,10 @@ def render_formula(spec: Spec, formula: expr.Expr, sheet: str, params: Mapping[s
             return str(params[name])
         raise KeyError(name)
 
-    return "=" + expr.to_excel(formula, ref)
+    def typed_by_hand(name: str) -> bool:
+        return name in spec.by_name and spec[name].formula is None
+
+    return "=" + expr.to_excel(formula, ref, typed_by_hand)
 
 
 class WorkbookWriter:
@@ -295,12 +298,13 @@ class WorkbookWriter:
             return _excel_value(f, value)
         return ""
 
-    def check_results(self, values: Mapping[str, Any], check_list: Sequence[calc.Check]) -> tuple[list[str], str]:
-        """Each check's cached result ("Fix"/"OK") and the status line, as the formulas say."""
-        results = ["Fix" if calc.failing(ch, values, self.params) else "OK" for ch in check_list]
-        fails = results.count("Fix")
-        return results, ("Ready to send" if fails == 0 else
-                         "1 problem to fix" if fails == 1 else f"{fails} problems to fix")
+    def check_results(self, values: Mapping[str, Any], check_list: Sequence[calc.Check]) -> tuple[list[Any], str]:
+        """Each check's cached result ("Fix"/"Look"/"OK" or an error) and the status line,
+        as the formulas say: every error check that is not "OK" is a problem."""
+        outcomes = [calc.check_result(ch, values, self.params) for ch in check_list]
+        problems = sum(1 for ch, r in zip(check_list, outcomes, strict=True) if ch.severity == "error" and r != calc.OK)
+        results = [r.code if isinstance(r, calc.CalcError) else r for r in outcomes]
+        return results, calc.status_text(problems)
 
     # ------------------------------------------------------------------ build
 
@@ -342,7 +346,7 @@ class WorkbookWriter:
             if m.field:
                 by_field.setdefault(m.field, []).append(m)
         self._write_return(wb, ret, fmt, values, lists, by_field)
-        check_list = calc.checks(spec, self.quarter)
+        check_list = calc.checks(spec, self.quarter, str(self.fy))
         self._write_checks(wb, checks, fmt, values, check_list)
         self._write_instructions(instructions, fmt, len(check_list))
         if issues is not None:
@@ -557,32 +561,39 @@ class WorkbookWriter:
         ws.set_column(2, 2, 12)
         ws.write_string(0, 0, "Checks", fmt(bold=True, font_size=14))
         ws.write_string(1, 0, "These checks update as you fill in the Return sheet. Fix every line that says "
-                              "'Fix' before you send the return; the LA runs the same checks when it arrives.",
+                              "'Fix' before you send the return; the LA runs the same checks when it arrives. "
+                              "'Look' lines are accepted, but the LA may ask about them.",
                         fmt(text_wrap=True, italic=True))
         ws.set_row(1, 30)
         ws.write_string(3, 0, "Status", fmt(bold=True, font_size=12))
         first, last = CHECK_FIRST_ROW, CHECK_FIRST_ROW + len(check_list) - 1
-        rng = f"B{first + 1}:B{last + 1}"
+        n_errors = sum(1 for ch in check_list if ch.severity == "error")  # errors come first (calc.checks)
+        rng = f"B{first + 1}:B{first + n_errors}"
         results, status = self.check_results(values, check_list)
         for i, ch in enumerate(check_list):
             r = first + i
             self._hole(ws, r, 1, ("check", i))
             ws.write_string(r, 0, ch.label, fmt(text_wrap=True, border=1, border_color="#A6A6A6"))
             body = self._formula_text(f"check:{i}", ch.when, CHECKS_SHEET)[1:]
-            ws.write_formula(r, 1, f'=IF({body},"Fix","OK")', fmt(bold=True, align="center", border=1,
-                                                                  border_color="#A6A6A6"), results[i])
+            word = calc.FIX if ch.severity == "error" else calc.LOOK
+            ws.write_formula(r, 1, f'=IF({body},"{word}","OK")', fmt(bold=True, align="center", border=1,
+                                                                     border_color="#A6A6A6"), results[i])
             target = self.spec[ch.cells[0]]
             ws.write_url(r, 2, f"internal:{quote_sheet(target.sheet)}!{target.cell}",
                          fmt(font_color="#0563C1", underline=1, border=1, border_color="#A6A6A6"),
                          string=f"Go to {target.cell}", tip=f"{ch.code}")
         self._hole(ws, 3, 1, ("status",))
-        n = f'COUNTIF({rng},"Fix")'
+        # Every error check that is not "OK" is a problem, including one Excel cannot compute
+        # (#VALUE!): the status never says "Ready to send" where the LA would reject.
+        n = f'({n_errors}-COUNTIF({rng},"OK"))' if n_errors else "0"
         ws.write_formula(3, 1, f'=IF({n}=0,"Ready to send",IF({n}=1,"1 problem to fix",{n}&" problems to fix"))',
                          fmt(bold=True, font_size=12, border=2), status)
         wb.define_name(STATUS_NAME, f"={CHECKS_SHEET}!$B$4")
         ws.write_row(first - 1, 0, ["Check", "Result", "Where"], fmt(bold=True, bg_color=HEADER_FILL, border=1))
         ws.conditional_format(first, 1, last, 1, {"type": "cell", "criteria": "==", "value": '"Fix"',
                                                   "format": fmt(bg_color=PROBLEM_FILL, font_color="#9C0006")})
+        ws.conditional_format(first, 1, last, 1, {"type": "cell", "criteria": "==", "value": '"Look"',
+                                                  "format": fmt(bg_color=WARNING_FILL, font_color="#9C5700")})
         ws.conditional_format(first, 1, last, 1, {"type": "cell", "criteria": "==", "value": '"OK"',
                                                   "format": fmt(bg_color="#C6EFCE", font_color="#006100")})
         ws.freeze_panes(first, 0)

@@ -57,7 +57,7 @@ def read_back(path: Path) -> tuple[dict[str, Any], Any, list[Any]]:
     ws = wb[SPEC.sheet]
     got = {f.name: ws[f.cell].value for f in SPEC.fields if f.formula is not None}
     checks = wb["Checks"]
-    results = [checks.cell(row=7 + i, column=2).value for i in range(len(calc.checks(SPEC, None)))]
+    results = [checks.cell(row=7 + i, column=2).value for i in range(len(calc.checks(SPEC, None, "2025-26")))]
     return got, checks["B4"].value, results
 
 
@@ -79,7 +79,7 @@ def fill_and_compare(libreoffice: LibreOffice, src: Path, out: Path, values: dic
     assert got.keys() == {f.name for f in SPEC.fields if f.formula is not None}
     for name, value in got.items():
         assert_same(name, value, expected[name])
-    assert results == ["Fix" if calc.failing(ch, expected, PARAMS) else "OK" for ch in calc.checks(SPEC, None)]
+    assert results == ["Fix" if calc.failing(ch, expected, PARAMS) else "OK" for ch in calc.checks(SPEC, None, "2025-26")]
     return status, results
 
 
@@ -110,7 +110,7 @@ def test_problems_show_in_the_checks_sheet_as_python_sees_them(libreoffice: Libr
     )
     status, results = fill_and_compare(libreoffice, north, tmp_path / "problems.xlsx", values)
     assert status == "5 problems to fix"
-    failing = {ch.label for ch, r in zip(calc.checks(SPEC, None), results, strict=True) if r == "Fix"}
+    failing = {ch.label for ch, r in zip(calc.checks(SPEC, None, "2025-26"), results, strict=True) if r == "Fix"}
     assert failing == {"Details: fill in every required yellow cell", "Pupils by gender add up to pupils supported",
                        "Explain the exceptional circumstances of pupils with an EHCP",
                        "Attendance entered as a percentage (0-100)", "FTE no more than the headcount"}

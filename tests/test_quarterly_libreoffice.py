@@ -42,7 +42,7 @@ def read_back(path: Path) -> tuple[dict[str, Any], Any, list[Any]]:
     got = {f.name: ws[f.cell].value for f in SPEC.fields if f.formula is not None}
     checks = wb["Checks"]
     results = [checks.cell(row=calc_row + 1, column=2).value
-               for calc_row in range(6, 6 + len(calc.checks(SPEC, 2)))]
+               for calc_row in range(6, 6 + len(calc.checks(SPEC, 2, "2025-26")))]
     return got, checks["B4"].value, results
 
 
@@ -65,7 +65,7 @@ def fill_and_compare(libreoffice: LibreOffice, src: Path, tmp_path: Path, inputs
     expected = calc.compute(SPEC, inputs)
     for field, value in got.items():
         assert_same(field, value, expected[field])
-    py_results = ["Fix" if calc.failing(ch, expected, PARAMS) else "OK" for ch in calc.checks(SPEC, 2)]
+    py_results = ["Fix" if calc.failing(ch, expected, PARAMS) else "OK" for ch in calc.checks(SPEC, 2, "2025-26")]
     assert results == py_results
     return status, results
 
@@ -98,7 +98,7 @@ def test_problems_show_in_the_checks_sheet_as_python_sees_them(libreoffice: Libr
     )
     status, results = fill_and_compare(libreoffice, north(q2_files), tmp_path, values, "problems.xlsx")
     assert status == "5 problems to fix"
-    failing = {ch.label for ch, r in zip(calc.checks(SPEC, 2), results, strict=True) if r == "Fix"}
+    failing = {ch.label for ch, r in zip(calc.checks(SPEC, 2, "2025-26"), results, strict=True) if r == "Fix"}
     assert failing == {"Details: fill in every required yellow cell", "Transport: explain the variance",
                        "Planned uses no more than the surplus", "Recovery plan for the deficit",
                        "Multidisciplinary meeting for each placement"}

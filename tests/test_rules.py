@@ -896,3 +896,90 @@ def test_an_unreadable_amount_does_not_invent_other_problems(issued: Issued, tmp
     fill_openpyxl(issued.files["North"], path, {**issued.clean(), "balance_bf": "about 300"})
     report = validate_files([path], issued.root)[0]
     assert [f.code for f in report.findings] == ["Q-E102"], [f.one_line() for f in report.findings]
+
+
+# ---------------------------------------------------------------- the workbook's own Checks agree with the LA
+#
+# Every rule case and every clean return, recalculated by Gnumeric and by the formulas
+# package (both follow Excel's rules; LibreOffice joins them in
+# tests/test_excel_engines_libreoffice.py): the Checks lines and the status must be what
+# the project's Python computes from the same cells, and "Ready to send" must be shown
+# exactly when the LA accepts the return.
+
+# Findings the workbook can check itself: field rules and cross-field rules. Template,
+# file and cross-return rules need the LA's ledger or the file's structure.
+def workbook_checkable(code: str) -> bool:
+    return code.startswith(f"{SPEC.code_prefix}-") and code[3] in "12"
+
+
+def engine_cases(broken: dict[str, tuple[Case, FileReport]]) -> list[tuple[str, Path, FileReport]]:
+    out = []
+    for case_id, (c, report) in broken.items():
+        if c.build is None and c.edit is None and all(workbook_checkable(f.code) for f in report.findings):
+            out.append((case_id, Path(report.file), report))
+    return out
+
+
+def test_ready_to_send_exactly_when_the_la_accepts(issued: Issued, broken: dict[str, tuple[Case, FileReport]],
+                                                   clean_returns: list[Path], clean_reports: list[FileReport]) -> None:
+    """Python's status line (the cached value every viewer shows, and what Excel computes)
+    says "Ready to send" exactly when ``pbp validate`` accepts, for every rule case whose
+    findings the workbook can check itself. One deliberate exception: a number typed as
+    text that the LA can read (Q-W109) is accepted with a warning, while the workbook asks
+    for it to be retyped, as no spreadsheet formula can read "£1,250.00" the same way in
+    every program."""
+    from engines import python_cells, raw_inputs
+
+    cases = [*engine_cases(broken), *(("clean", p, r) for p, r in zip(clean_returns, clean_reports, strict=True))]
+    assert len(cases) > 25
+    for case_id, path, report in cases:
+        status = python_cells(SPEC, QUARTER, raw_inputs(path, SPEC), PARAMS)[("Checks", "B4")]
+        if "W109" in case_id:
+            assert report.status == "accepted_with_warnings" and status != "Ready to send", case_id
+            continue
+        assert (status == "Ready to send") == (report.status != "rejected"), (case_id, status, report.status)
+
+
+def test_rule_cases_give_the_same_checks_in_gnumeric_and_formulas(
+        issued: Issued, broken: dict[str, tuple[Case, FileReport]], clean_returns: list[Path]) -> None:
+    """Every shipped rule's "fires" and "stays quiet" cases: Gnumeric and the formulas engine
+    compute every formula cell, Checks line and status as the project's Python does."""
+    import formulas
+    import numpy as np
+    import schedula as sh
+    from engines import (
+        _norm_formulas,
+        as_cell_value,
+        differences,
+        formula_cells,
+        gnumeric_cells,
+        python_cells,
+        raw_inputs,
+        require_gnumeric,
+    )
+
+    require_gnumeric()
+    issued_path = issued.files["North"]
+    model = formulas.ExcelModel().loads(str(issued_path)).finish()
+    book = issued_path.name
+    cells = formula_cells(SPEC, QUARTER)
+    paths = [(case_id, path) for case_id, path, _ in engine_cases(broken)] + [("clean", p) for p in clean_returns]
+    problems: list[str] = []
+    for case_id, path in paths:
+        raw = raw_inputs(path, SPEC)
+        python = python_cells(SPEC, QUARTER, raw, PARAMS)
+        problems += [f"{case_id}: {p}" for p in differences(python, gnumeric_cells(path, cells), "Gnumeric")]
+        inputs = {}
+        for name, v in raw.items():
+            f = SPEC[name]
+            cv = as_cell_value(v)
+            if isinstance(cv, datetime):
+                cv = float((cv - datetime(1899, 12, 30)).days)
+            inputs[f"'[{book}]{f.sheet.upper()}'!{f.cell}"] = np.array([[sh.EMPTY if cv is None else cv]], object)
+        solution = model.calculate(inputs=inputs)
+        seen = {}
+        for sheet, cell in cells:
+            got = solution.get(f"'[{book}]{sheet.upper()}'!{cell}")
+            seen[(sheet, cell)] = _norm_formulas(got.value[0, 0] if got is not None and hasattr(got, "value") else got)
+        problems += [f"{case_id}: {p}" for p in differences(python, seen, "formulas")]
+    assert not problems, "\n".join(problems[:30])
