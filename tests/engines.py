@@ -188,3 +188,16 @@ def as_cell_value(v: Any) -> Any:
     if isinstance(v, date) and not isinstance(v, datetime):
         return datetime(v.year, v.month, v.day)
     return v
+
+
+def assert_programs_agree(path: Path, spec: Spec, quarter: int | None, params: Mapping[str, Any],
+                          year: str = "2025-26", *, saved_by: str = "LibreOffice") -> None:
+    """A file a program saved after recalculating (LibreOffice, in the spreadsheet-program
+    tests): its saved values, Gnumeric's recalculation of the same file and the project's
+    Python agree on every formula cell, Checks line and the status."""
+    require_gnumeric()
+    cells = formula_cells(spec, quarter, year)
+    python = python_cells(spec, quarter, raw_inputs(path, spec), params, year)
+    problems = differences(python, saved_values(path, cells), saved_by)
+    problems += differences(python, gnumeric_cells(path, cells), "Gnumeric")
+    assert not problems, "\n".join(problems[:20])

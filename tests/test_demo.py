@@ -129,3 +129,33 @@ def test_demo_is_deterministic(demo_dir: tuple[Path, str], tmp_path: Path) -> No
     assert strip(out) == strip(out2)
     annual = Path("reports", "2025-26 Q2", "PBP consolidated 2025-26 Q2 - annual.csv")
     assert (root / annual).read_bytes() == (again / annual).read_bytes()
+
+
+def test_every_workbook_the_demo_writes_passes_an_ooxml_conformance_check(demo_dir: tuple[Path, str],
+                                                                          tmp_path: Path) -> None:
+    """Issued, feedback, consolidated and summary workbooks, checked against the OOXML
+    schemas by openxml-audit for Microsoft 365: Excel must open each one clean. (The
+    returns the "schools" sent were saved by openpyxl, not by us, and are left out.)"""
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    root, _ = demo_dir
+    kinds = {"issued": root / "outbox", "feedback": root / "feedback", "reports": root / "reports"}
+    files = {k: sorted(d.rglob("*.xlsx")) for k, d in kinds.items()}
+    assert all(files.values()), {k: len(v) for k, v in files.items()}
+    audit = shutil.which("openxml-audit", path=str(Path(sys.executable).parent)) or shutil.which("openxml-audit")
+    assert audit, "openxml-audit is part of the test extra"
+    # one of each kind per folder is enough to catch a writer change; all of them take minutes
+    sample = [p for paths in files.values() for p in {p.parent: p for p in paths}.values()]
+    summaries = [p for p in files["reports"] if p.name.startswith("summary - ")]
+    sample += summaries[:1]
+    for i, p in enumerate(sample):
+        shutil.copyfile(p, tmp_path / f"{i} {p.name}")
+    done = subprocess.run([audit, "-f", "microsoft365", "-o", "json", "-m", "0", "-r", str(tmp_path)],
+                          capture_output=True, text=True, timeout=600)
+    results = json.loads(done.stdout)
+    assert len(results) == len(sample)
+    bad = {r["file"]: [e.get("description", e) for e in r["errors"]][:3] for r in results if r["error_count"]}
+    assert not bad, bad

@@ -13,6 +13,7 @@ from typing import Any
 
 import openpyxl
 import pytest
+from engines import assert_programs_agree
 from libreoffice import LibreOffice
 
 from pbp_workbooks import calc, samples
@@ -65,8 +66,9 @@ def fill_and_compare(libreoffice: LibreOffice, src: Path, tmp_path: Path, inputs
     expected = calc.compute(SPEC, inputs)
     for field, value in got.items():
         assert_same(field, value, expected[field])
-    py_results = ["Fix" if calc.failing(ch, expected, PARAMS) else "OK" for ch in calc.checks(SPEC, 2, "2025-26")]
-    assert results == py_results
+    outcomes = [calc.check_result(ch, expected, PARAMS) for ch in calc.checks(SPEC, 2, "2025-26")]
+    assert results == [r.code if isinstance(r, calc.CalcError) else r for r in outcomes]
+    assert_programs_agree(out, SPEC, 2, PARAMS)  # ... and Gnumeric, on the file LibreOffice saved
     return status, results
 
 

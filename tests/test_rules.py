@@ -983,3 +983,22 @@ def test_rule_cases_give_the_same_checks_in_gnumeric_and_formulas(
             seen[(sheet, cell)] = _norm_formulas(got.value[0, 0] if got is not None and hasattr(got, "value") else got)
         problems += [f"{case_id}: {p}" for p in differences(python, seen, "formulas")]
     assert not problems, "\n".join(problems[:30])
+
+
+@pytest.mark.libreoffice
+def test_rule_cases_give_the_same_checks_in_libreoffice(
+        libreoffice: Any, issued: Issued, broken: dict[str, tuple[Case, FileReport]], clean_returns: list[Path],
+        tmp_path: Path) -> None:
+    """LibreOffice recalculates every rule case and clean return: its Checks lines, status and
+    formula cells are what Python computes (and so what Gnumeric and the formulas engine do)."""
+    from engines import differences, formula_cells, python_cells, raw_inputs, saved_values
+
+    cells = formula_cells(SPEC, QUARTER)
+    paths = [(case_id, path) for case_id, path, _ in engine_cases(broken)] + [("clean", p) for p in clean_returns]
+    problems: list[str] = []
+    for i, (case_id, path) in enumerate(paths):
+        out = tmp_path / f"{i}.xlsx"
+        libreoffice.recalc(path, out)
+        python = python_cells(SPEC, QUARTER, raw_inputs(path, SPEC), PARAMS)
+        problems += [f"{case_id}: {p}" for p in differences(python, saved_values(out, cells), "LibreOffice")]
+    assert not problems, "\n".join(problems[:30])
