@@ -16,6 +16,7 @@ from typing import Any
 import openpyxl
 import pytest
 from fill import validate_files
+from engines import assert_programs_agree
 from libreoffice import LibreOffice, ValidationRejectedError
 
 from pbp_workbooks import annual_samples, calc
