@@ -15,8 +15,8 @@ from typing import Any
 
 import openpyxl
 import pytest
-from fill import validate_files
 from engines import assert_programs_agree
+from fill import validate_files
 from libreoffice import LibreOffice, ValidationRejectedError
 
 from pbp_workbooks import annual_samples, calc
