@@ -128,7 +128,7 @@ def checks(spec: Spec, quarter: int | None, year: str) -> tuple[Check, ...]:
                              expr.parse(" + ".join(t for _, t in terms) + " > 0", rules.types(spec)),
                              tuple(dict.fromkeys(n for n, _ in terms)), f"{spec.code_prefix}-E103"))
     for rule in rules.expand(spec):
-        if rule.check:
+        if rule.check and rule.applies(quarter):
             label = rules.render(rule.check, rule, lambda n: spec[n].label)
             out.append(Check(label, rule.when, rule.cells, rule.code, rule.severity))
     return tuple(sorted(out, key=lambda c: c.severity != "error"))

@@ -60,6 +60,8 @@ def entries() -> list[Entry]:
         for d in rules.definitions(kind):
             where = f"each row of {d.each}" if d.each else ", ".join(d.cells)
             extra = "; shown on the Checks sheet" if d.check else ""
+            if d.quarters:
+                extra += "; in a " + " or ".join(f"Q{q}" for q in d.quarters) + " return only"
             out.append(Entry(d.code, d.severity, "cross-field", d.title, d.message,
                              f"{s.id}: {where}{extra}; when {d.when}"))
         out += [Entry(code, sev, "cross-field", title, msg, f"{s.id} (python rule)")

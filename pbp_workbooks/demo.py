@@ -55,7 +55,7 @@ PROBLEMS: dict[str, tuple[str, dict[str, Any]]] = {
     "South": ("an invalid email address",
               {"email": "sbm@southmead.example.sch.uk"}),
     "West": ("an item over £30,000 without the host school's signature",
-             {"items_1_host_signatory": "Kim Lewis", "items_1_host_signed": date(2025, 10, 8)}),
+             {"items_1_host_signatory": "Kim Lewis", "items_1_host_signed": date(2025, 5, 9)}),
     "Central": ("a placement outside key stage without the multidisciplinary meeting",
                 {"placements_mdm_held": "Yes"}),
 }

@@ -55,8 +55,9 @@ FUNCTIONS: dict[str, tuple[int, int | None]] = {
     # a field's own limits, as the Checks sheet tests them (1 = a problem, 0 = none); the
     # first argument is the cell, the rest are literals
     "outside": (3, 4), "too_long": (2, 2), "not_one_of": (2, None), "not_email": (1, 1),
+    "nospace": (1, 1),  # a text cell without its spaces, to compare names ignoring spacing
 }
-_NAME_ONLY = {"blank", "count_blank", "count_text"}  # functions of cells, not of values
+_NAME_ONLY = {"blank", "count_blank", "count_text", "nospace"}  # functions of cells, not of values
 _LIMITS = {"outside", "too_long", "not_one_of", "not_email"}  # (cell, literal...) -> 0 or 1
 
 TypeOf = Callable[[str], str | None]
@@ -202,6 +203,9 @@ def typed(e: Expr, types: Mapping[str, str] | TypeOf) -> Expr:
             if fn in _NAME_ONLY or fn in _LIMITS:
                 for a in node.args:
                     ty(a)
+                if fn == "nospace":
+                    want(node.args[0], TEXT)
+                    return TEXT
                 return LOGICAL if fn == "blank" else NUMBER
             for a in node.args:
                 want(a, NUMBER)
@@ -261,6 +265,8 @@ def to_excel(expr: Expr, ref: Callable[[str], str], typed_by_hand: Callable[[str
             fn = node.func.id
             if fn == "blank":
                 return f"(LEN(TRIM({r(node.args[0])}))=0)"
+            if fn == "nospace":
+                return "SUBSTITUTE(" + r(node.args[0]) + '," ","")'
             if fn == "count_blank":
                 return "(" + "+".join(f"IF(LEN(TRIM({r(a)}))=0,1,0)" for a in node.args) + ")"
             if fn == "count_text":
@@ -454,6 +460,8 @@ def _build(node: ast.AST, e: Expr) -> Callable[[Getter], Any]:
             names = [a.id for a in node.args if isinstance(a, ast.Name)]
             if fn == "blank":
                 return lambda get: _is_blank(get(names[0]))
+            if fn == "nospace":
+                return lambda get: _nospace(get(names[0]))
             if fn == "count_blank":
                 return lambda get: Decimal(sum(1 for n in names if _is_blank(get(n))))
             return lambda get: Decimal(sum(1 for n in names if _is_typed_text(get(n))))
@@ -562,6 +570,12 @@ def _limit_python(fn: str, lit: list[Any]) -> Callable[[Any], bool]:
 
 # One address as the Checks sheet can test it (see not_email): the LA's rule is the same.
 EMAIL = re.compile(r"^[^@ \x00-\x1f]+@[^@ \x00-\x1f]+\.[^@ \x00-\x1f]*[^@ .\x00-\x1f]\Z")
+
+
+def _nospace(v: Any) -> Any:
+    if v is None:
+        return ""
+    return v.replace(" ", "") if isinstance(v, str) else v
 
 
 def _is_typed_text(v: Any) -> bool:

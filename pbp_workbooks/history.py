@@ -25,9 +25,9 @@ Q4_SOURCE = "ledger.q4."
 # code -> (severity, title, message template)
 CROSS_RETURN_RULES: dict[str, tuple[str, str, str]] = {
     "Q-E301": ("error", "Balance brought forward differs from last year's closing balance",
-               "The balance brought forward ({value}) is not last year's closing balance in the Q4 return the LA "
-               "accepted ({expected}; difference {difference}). Enter {expected}, or ask the LA if last year's "
-               "return was wrong."),
+               "The balance brought forward ({value}) is not last year's closing balance of {expected} in "
+               "{source} (difference {difference}). Enter {expected}, or ask the LA if last year's "
+               "figures were wrong."),
     "Q-E302": ("error", "Earlier quarter changed without an explanation",
                "{label} is now {value}, but the return the LA accepted said {expected} (difference {difference}). "
                "If this corrects an error, explain it in the Commentary for {row}; otherwise put back {expected}."),
@@ -94,12 +94,29 @@ def expected_prior(ledger: Ledger, spec: Spec, fy: FinancialYear, quarter: int |
                 name = f"exp_{row}_q{j}"
                 if name not in out and vals.get(name) is not None:
                     out[name] = vals[name]
-    last_q4 = official_values(ledger, spec, str(fy.previous()), 4, partnership)
-    if last_q4 is not None:
-        closing = calc.compute(spec, last_q4)["forecast_balance"]
-        if isinstance(closing, Decimal):
-            out["balance_bf"] = closing
+    closing = closing_balance(ledger, fy.previous(), partnership)
+    if closing is not None:
+        out["balance_bf"] = closing[0]
     return {k: v for k, v in out.items() if v is not None}
+
+
+def closing_balance(ledger: Ledger, fy: FinancialYear, partnership: str) -> tuple[Decimal, str] | None:
+    """A year's closing balance and where it comes from: the accepted annual report's
+    year-end balance (where the year-end figure is corrected), else the accepted Q4
+    return's forecast balance (toolkit section 4: accurate carry-forward records)."""
+    annual = spec_mod.load("annual")
+    report = official_values(ledger, annual, str(fy), None, partnership)
+    if report is not None:
+        value = calc.compute(annual, report)["year_end_balance"]
+        if isinstance(value, Decimal):
+            return value, f"the {fy} annual report the LA accepted"
+    quarterly = spec_mod.load("quarterly")
+    q4 = official_values(ledger, quarterly, str(fy), 4, partnership)
+    if q4 is not None:
+        value = calc.compute(quarterly, q4)["forecast_balance"]
+        if isinstance(value, Decimal):
+            return value, f"the {fy} Q4 return the LA accepted"
+    return None
 
 
 def cross_return_findings(ledger: Ledger, spec: Spec, identity: dict[str, Any], values: dict[str, Any]) -> list[Finding]:
@@ -112,13 +129,14 @@ def cross_return_findings(ledger: Ledger, spec: Spec, identity: dict[str, Any], 
     quarter = int(identity["quarter"])
     expected = expected_prior(ledger, spec, fy, quarter, identity["partnership"])
     out: list[Finding] = []
-    bf = expected.get("balance_bf")
+    closing = closing_balance(ledger, fy.previous(), identity["partnership"])
     got_bf = values.get("balance_bf")
-    if bf is not None and isinstance(got_bf, Decimal) and got_bf != bf:
+    if closing is not None and isinstance(got_bf, Decimal) and got_bf != closing[0]:
+        bf, source = closing
         f = spec["balance_bf"]
         sev, _t, msg = CROSS_RETURN_RULES["Q-E301"]
         out.append(Finding("Q-E301", sev, msg.format(value=format_gbp(got_bf), expected=format_gbp(bf),
-                                                     difference=format_gbp(got_bf - bf)),
+                                                     difference=format_gbp(got_bf - bf), source=source),
                            f.sheet, f.cell, f.name, str(got_bf)))
     exp = next(s for s in spec.sections if s.key == "exp")
     for row, label in zip(exp.row_keys, exp.row_labels, strict=True):

@@ -31,6 +31,7 @@ from .sheets import (
     Col,
     cell,
     col_range,
+    flag_overspend,
     put,
     put_formula,
     put_header,
@@ -56,7 +57,7 @@ SUMMARY_COLS = [
     Col("Version", "int", 8), Col("Received", "date", 11), Col("DSG allocation", "money", 14),
     Col("Balance brought forward", "money", 14), Col("Other income", "money", 13), Col("Total income", "money", 14),
     Col("Annual budget", "money", 14), Col("Actual to date", "money", 14), Col("Forecast outturn", "money", 14),
-    Col("Variance (outturn − budget)", "money", 14), Col("Variance %", "pct", 9),
+    Col("Variance (+ over budget, − under)", "money", 14), Col("Variance %", "pct", 9),
     Col("Forecast year-end balance", "money", 14), Col("Balance % of allocation", "pct", 10),
     Col("Financial status", "text", 22), Col("Why", "text", 44), Col("Surplus plan", "text", 30),
 ]
@@ -102,15 +103,16 @@ def _write_summary(book: Book, c: Consolidation) -> None:
             continue
         for j, v in enumerate(summary_money(f)):
             put(book, ws, r, 5 + j, "money", v)
-        put_formula(ws, r, 13, f'=IF(N({cell(r, 9)})=0,"",{cell(r, 12)}/{cell(r, 9)})', book.fmt(num_format=PCT_FMT),
+        put_formula(ws, r, 13, f'=IF({cell(r, 9)}=0,"",{cell(r, 12)}/{cell(r, 9)})', book.fmt(num_format=PCT_FMT),
                     f.variance_pct)
         put(book, ws, r, 14, "money", f.forecast_balance)
-        put_formula(ws, r, 15, f'=IF(N({cell(r, 5)})=0,"",{cell(r, 14)}/{cell(r, 5)})', book.fmt(num_format=PCT_FMT),
+        put_formula(ws, r, 15, f'=IF({cell(r, 5)}=0,"",{cell(r, 14)}/{cell(r, 5)})', book.fmt(num_format=PCT_FMT),
                     f.balance_pct)
         put_text(ws, r, 16, f.rag_label, book.fmt(text_wrap=True))
         put_text(ws, r, 17, f.rag_reason[:1].upper() + f.rag_reason[1:] + ".", book.fmt(text_wrap=True))
         put_text(ws, r, 18, f.surplus_flag, book.fmt(text_wrap=True, bold=f.clawback))
     _rag_formats(book, ws, first, last, 16)
+    flag_overspend(book.wb, ws, first, 12, last + 1, 13)  # variance and variance %, the LA total too
     bold_money = book.fmt(num_format=MONEY_FMT, bold=True, top=1)
     bold_pct = book.fmt(num_format=PCT_FMT, bold=True, top=1)
     ws.write_string(tot, 0, f"LA total ({len(accepted)} of {n} with an accepted return)",
@@ -128,9 +130,9 @@ def _write_summary(book: Book, c: Consolidation) -> None:
                     c.la_median(get))
     t_var, t_bud = c.la_total(lambda f: f.variance), c.la_total(lambda f: f.budget)
     t_bal, t_alloc = c.la_total(lambda f: f.forecast_balance), c.la_total(lambda f: f.allocation)
-    put_formula(ws, tot, 13, f'=IF(N({cell(tot, 9)})=0,"",{cell(tot, 12)}/{cell(tot, 9)})', bold_pct,
+    put_formula(ws, tot, 13, f'=IF({cell(tot, 9)}=0,"",{cell(tot, 12)}/{cell(tot, 9)})', bold_pct,
                 ratio(t_var, t_bud))
-    put_formula(ws, tot, 15, f'=IF(N({cell(tot, 5)})=0,"",{cell(tot, 14)}/{cell(tot, 5)})', bold_pct,
+    put_formula(ws, tot, 15, f'=IF({cell(tot, 5)}=0,"",{cell(tot, 14)}/{cell(tot, 5)})', bold_pct,
                 ratio(t_bal, t_alloc))
     for col, get in ((13, lambda f: f.variance_pct), (15, lambda f: f.balance_pct)):
         rng = col_range(col, first, last)
@@ -180,7 +182,7 @@ def _write_summary(book: Book, c: Consolidation) -> None:
 BY_CATEGORY_COLS = [Col("Category", "text", 36), Col("Annual budget", "money"), Col("Actual Q1", "money"),
                     Col("Actual Q2", "money"), Col("Actual Q3", "money"), Col("Actual Q4", "money"),
                     Col("Actual to date", "money"), Col("Forecast rest of year", "money"),
-                    Col("Forecast outturn", "money"), Col("Variance (outturn − budget)", "money"),
+                    Col("Forecast outturn", "money"), Col("Variance (+ over budget, − under)", "money"),
                     Col("Variance %", "pct", 10)]
 
 
@@ -213,7 +215,7 @@ def _write_by_category(book: Book, c: Consolidation) -> None:
         put_text(ws, r, 0, label)
         for j, v in enumerate(vals):
             put(book, ws, r, 1 + j, "money", v)
-        put_formula(ws, r, 10, f'=IF(N({cell(r, 1)})=0,"",{cell(r, 9)}/{cell(r, 1)})', book.fmt(num_format=PCT_FMT),
+        put_formula(ws, r, 10, f'=IF({cell(r, 1)}=0,"",{cell(r, 9)}/{cell(r, 1)})', book.fmt(num_format=PCT_FMT),
                     ratio(vals[8], vals[0]))
     ws.write_string(tot, 0, "Total", book.fmt(bold=True, top=1))
     totals: list[Decimal | None] = []
@@ -226,7 +228,7 @@ def _write_by_category(book: Book, c: Consolidation) -> None:
             put_formula(ws, tot, 1 + j, f"=SUM({rng})", book.fmt(num_format=MONEY_FMT, bold=True, top=1), value)
         else:
             ws.write_blank(tot, 1 + j, None, book.fmt(top=1))
-    put_formula(ws, tot, 10, f'=IF(N({cell(tot, 1)})=0,"",{cell(tot, 9)}/{cell(tot, 1)})',
+    put_formula(ws, tot, 10, f'=IF({cell(tot, 1)}=0,"",{cell(tot, 9)}/{cell(tot, 1)})',
                 book.fmt(num_format=PCT_FMT, bold=True, top=1), ratio(totals[8], totals[0]))
     ws.freeze_panes(first, 1)
     if n_acc:
@@ -255,7 +257,7 @@ CATEGORY_COLS = [Col("Reporting quarter", "int", 10), Col("Partnership", "text",
                  Col("Host school", "text", 26), Col("Return status", "text", 24), Col("Category", "text", 32),
                  Col("Annual budget", "money"), Col("Actual in quarter", "money"),
                  Col("Actual to date", "money"), Col("Forecast rest of year", "money"),
-                 Col("Forecast outturn", "money"), Col("Variance", "money"), Col("Commentary", "text", 50)]
+                 Col("Forecast outturn", "money"), Col("Variance (+ over, − under)", "money"), Col("Commentary", "text", 50)]
 
 
 def category_rows(c: Consolidation) -> list[dict[str, Any]]:
@@ -387,7 +389,7 @@ def _write_balances(book: Book, c: Consolidation) -> None:
         put(book, ws, r, 1, "text", ln.label)
         put(book, ws, r, 2, "money", f.allocation)
         put(book, ws, r, 3, "money", f.forecast_balance)
-        put_formula(ws, r, 4, f'=IF(N({cell(r, 2)})=0,"",{cell(r, 3)}/{cell(r, 2)})', book.fmt(num_format=PCT_FMT),
+        put_formula(ws, r, 4, f'=IF({cell(r, 2)}=0,"",{cell(r, 3)}/{cell(r, 2)})', book.fmt(num_format=PCT_FMT),
                     f.balance_pct)
         put_formula(ws, r, 5, f"=ROUND({cell(r, 2)}*{th.surplus_plan_pct}/100,2)", book.fmt(num_format=MONEY_FMT),
                     f.threshold)
@@ -408,7 +410,7 @@ def _write_balances(book: Book, c: Consolidation) -> None:
                      (9, lambda f: f.surplus[3]), (11, lambda f: f.planned_total), (12, lambda f: f.unplanned)):
         put_formula(ws, tot, col, f"=SUM({col_range(col, first, last)})",
                     book.fmt(num_format=MONEY_FMT, bold=True, top=1), sum_known(get(f) for f in acc) or Decimal(0))
-    put_formula(ws, tot, 4, f'=IF(N({cell(tot, 2)})=0,"",{cell(tot, 3)}/{cell(tot, 2)})',
+    put_formula(ws, tot, 4, f'=IF({cell(tot, 2)}=0,"",{cell(tot, 3)}/{cell(tot, 2)})',
                 book.fmt(num_format=PCT_FMT, bold=True, top=1),
                 ratio(c.la_total(lambda f: f.forecast_balance), c.la_total(lambda f: f.allocation)))
     flagged = sum(1 for f in acc if f.clawback)

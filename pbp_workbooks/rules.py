@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -36,6 +37,7 @@ class RuleDef:
     each: str | None
     cells: tuple[str, ...]
     check: str | None
+    quarters: tuple[int, ...] | None = None  # the reporting quarters it applies to (None: all)
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,10 @@ class Rule:
     check: str | None
     row_label: str | None
     names: dict[str, str]  # placeholder -> field name, for rendering messages
+    quarters: tuple[int, ...] | None = None
+
+    def applies(self, quarter: int | None) -> bool:
+        return self.quarters is None or quarter in self.quarters
 
 
 def _qualify(source: str, mapping: dict[str, str]) -> expr.Expr:
@@ -78,8 +84,11 @@ def definitions(kind: str) -> tuple[RuleDef, ...]:
         if raw["severity"] not in SEVERITIES or (raw["severity"] == "error") != (code[2] == "E"):
             raise SpecError(f"{path.name}: {code} severity must match its code (E = error, W = warning)")
         expr.parse(raw["when"])
+        quarters = raw.get("quarters")
+        if quarters is not None and not (isinstance(quarters, list) and set(quarters) <= {1, 2, 3, 4}):
+            raise SpecError(f"{path.name}: {code} quarters must be a list of 1-4")
         out.append(RuleDef(code, raw["severity"], raw["title"], raw["message"], raw["when"], raw.get("each"),
-                           tuple(raw["cells"]), raw.get("check")))
+                           tuple(raw["cells"]), raw.get("check"), tuple(quarters) if quarters else None))
     return tuple(out)
 
 
@@ -121,16 +130,47 @@ def _make(spec: Spec, d: RuleDef, mapping: dict[str, str], row_label: str | None
     for name in cells:
         if name not in spec.by_name:
             raise SpecError(f"rule {d.code}: cell {name!r} is not a field of {spec.id}")
-    placeholders = set(re.findall(r"{(\w+)}", d.message + (d.check or ""))) - {"row"}
+    placeholders = set(_PLACEHOLDER.findall(d.message + (d.check or ""))) - {"row"}
     names = {p: mapping.get(p, p) for p in placeholders}
     for p, n in names.items():
-        if n not in spec.by_name:
-            raise SpecError(f"rule {d.code}: message placeholder {{{p}}} is not a field")
-    return Rule(d.code, d.severity, d.title, when, cells, d.message, d.check, row_label, names)
+        if n not in spec.by_name and n not in THRESHOLDS:
+            raise SpecError(f"rule {d.code}: message placeholder {{{p}}} is neither a field nor a threshold")
+    for p in set(_PLACEHOLDER.findall(d.check or "")):
+        if p in THRESHOLDS:
+            raise SpecError(f"rule {d.code}: a check label cannot name a threshold ({{{p}}}): say it in the message")
+    return Rule(d.code, d.severity, d.title, when, cells, d.message, d.check, row_label, names, d.quarters)
 
 
-def render(template: str, rule: Rule, fmt: Any) -> str:
-    """Fill a message/check template; ``fmt(field_name)`` formats a value for people."""
-    values = {p: fmt(n) for p, n in rule.names.items()}
-    values["row"] = rule.row_label or ""
-    return template.format(**values)
+# {name} or {name:abs}: a field's value (or a threshold of pbp.toml) formatted for people;
+# ":abs" drops the sign where the words already say it ("a deficit of £30,834.22").
+_PLACEHOLDER = re.compile(r"{(\w+)(?::abs)?}")
+_ANY_PLACEHOLDER = re.compile(r"{(\w+)(:abs)?}")
+THRESHOLDS = frozenset(Thresholds.__dataclass_fields__)
+
+
+def render(template: str, rule: Rule, fmt: Any, params: Mapping[str, Any] | None = None) -> str:
+    """Fill a message/check template; ``fmt(field_name)`` formats a value for people, and
+    ``params`` are the LA's thresholds (pbp.toml) for the placeholders that name one."""
+
+    def fill(m: re.Match[str]) -> str:
+        name, absolute = m.group(1), bool(m.group(2))
+        if name == "row":
+            return rule.row_label or ""
+        if name in THRESHOLDS:
+            return threshold_text(name, (params or Thresholds().params())[name])
+        text = str(fmt(rule.names[name]))
+        return text.lstrip("-") if absolute else text
+
+    return _ANY_PLACEHOLDER.sub(fill, template)
+
+
+def threshold_text(name: str, value: Any) -> str:
+    """A threshold as the LA's texts show it: money as £30,000, percentages as 10%."""
+    number = f"{value:,.2f}".removesuffix(".00")
+    return f"{number}%" if name.endswith("_pct") else f"£{number}"
+
+
+def fill_thresholds(text: str, params: Mapping[str, Any]) -> str:
+    """A text with the LA's thresholds in it: "{large_item}" becomes "£30,000"."""
+    return _ANY_PLACEHOLDER.sub(lambda m: threshold_text(m.group(1), params[m.group(1)])
+                                if m.group(1) in THRESHOLDS and m.group(1) in params else m.group(0), text)

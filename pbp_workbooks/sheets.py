@@ -135,3 +135,14 @@ def put_share(book: Book, ws: Any, r: int, c: int, v: Decimal | str | None, **ex
         ws.write_string(r, c, v, book.fmt(align="right", **extra))
     else:
         put_num(ws, r, c, v, book.fmt(num_format=PCT_FMT, **extra))
+
+
+OVERSPEND_FONT = {"font_color": "#C00000", "bold": True}
+
+
+def flag_overspend(wb: Any, ws: Any, r1: int, c1: int, r2: int, c2: int) -> None:
+    """A positive variance (outturn over budget) in red, as in the returns; an underspend is
+    not a problem and stays plain. Only numbers are flagged ("" > 0 is TRUE in Excel)."""
+    top = cell(r1, c1)
+    ws.conditional_format(r1, c1, r2, c2, {"type": "formula", "criteria": f"=AND(ISNUMBER({top}),{top}>0)",
+                                           "format": wb.add_format(OVERSPEND_FONT)})

@@ -62,6 +62,7 @@ class Field:
     span: int = 1
     lines: int = 1
     emphasis: bool = False
+    flag_over: bool = False  # a positive value (an overspend) is shown red
     grid_row: str | None = None
     column_label: str | None = None  # a grid cell's column heading
     grid_col: str | None = None
@@ -327,6 +328,7 @@ def _field_kwargs(raw: dict[str, Any], where: str, sections: dict[str, dict[str,
         "window": window,
         "help": raw.get("help", ""),
         "emphasis": bool(raw.get("emphasis", False)),
+        "flag_over": bool(raw.get("flag_over", False)),
     }
 
 

@@ -43,6 +43,7 @@ from .sheets import (
     RAG_FILLS,
     Book,
     cell,
+    flag_overspend,
     put_count,
     put_date,
     put_formula,
@@ -394,7 +395,7 @@ def _figures_sheet(book: Book, ws: Any, s: SummaryInput) -> _Layout:
                           "the LA. Commentary is the host school's own words.", book.fmt(italic=True))
     hdr = book.fmt(bold=True, bg_color="#D9E1F2", border=1, text_wrap=True, valign="vcenter")
     heads = ["Category", "Annual budget", "Actual Q1", "Actual Q2", "Actual Q3", "Actual Q4", "Actual to date",
-             "Forecast rest of year", "Forecast outturn", "Variance (outturn − budget)", "Commentary"]
+             "Forecast rest of year", "Forecast outturn", "Variance (+ over budget, − under)", "Commentary"]
     for j, h in enumerate(heads):
         ws.write_string(FIG_FIRST - 1, j, h, hdr)
     ws.set_row(FIG_FIRST - 1, 32)
@@ -416,6 +417,7 @@ def _figures_sheet(book: Book, ws: Any, s: SummaryInput) -> _Layout:
         else:
             put_formula(ws, tot, j, f"=SUM({cell(FIG_FIRST, j)}:{cell(lay.cat_last, j)})", bold_money, v)
     ws.write_blank(tot, 10, None, book.fmt(top=1))
+    flag_overspend(book.wb, ws, FIG_FIRST, 9, tot, 9)
     # spend by quarter: actuals so far, then the forecast for the rest of the year
     r = tot + 2
     ws.write_string(r, 0, "Spend by quarter", book.fmt(bold=True, font_size=12))

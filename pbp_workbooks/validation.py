@@ -94,7 +94,7 @@ def check_alone(c: Checked, params: dict[str, Any]) -> None:
     c.values = calc.compute(c.data.spec, c.data.values)
     # Only the reader's findings can mark an input unread (E102, T-E006): the same set as
     # when this ran after the identity and field rules.
-    c.rules = rule_findings(c.data.spec, c.values, params, unread=_unread(c))
+    c.rules = rule_findings(c.data.spec, c.values, params, unread=_unread(c), quarter=c.data.quarter)
     c.long = long_rows(c.data.spec, c.data.quarter, c.data.values)
 
 
@@ -385,16 +385,18 @@ def depends_on(spec: Spec, names: set[str]) -> set[str]:
 
 
 def rule_findings(spec: Spec, values: dict[str, Any], params: dict[str, Any],
-                  unread: set[str] | frozenset[str] = frozenset()) -> list[Finding]:
+                  unread: set[str] | frozenset[str] = frozenset(), quarter: int | None = None) -> list[Finding]:
     out: list[Finding] = []
     tainted = depends_on(spec, set(unread)) if unread else set()
     for rule in rules.expand(spec):
+        if not rule.applies(quarter):
+            continue
         if tainted and (rule.when.names & tainted or set(rule.cells) & tainted):
             continue  # judged on a figure nobody entered: the unreadable cell is reported instead
         check = calc.Check(rule.code, rule.when, rule.cells, rule.code)
         if not calc.failing(check, values, params):
             continue
-        message = rules.render(rule.message, rule, lambda n: calc.format_value(spec[n], values.get(n)))
+        message = rules.render(rule.message, rule, lambda n: calc.format_value(spec[n], values.get(n)), params)
         first = spec[rule.cells[0]]
         value = values.get(first.name)
         out.append(Finding(rule.code, rule.severity, message, first.sheet, first.cell, first.name,

@@ -20,7 +20,7 @@ import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
 
-from . import __version__, calc, expr
+from . import __version__, calc, expr, rules
 from .filenames import write_atomic
 from .periods import QUARTER_MONTHS, FinancialYear
 from .spec import Field, Spec, quote_sheet
@@ -404,12 +404,15 @@ class WorkbookWriter:
         }
         for t in spec.texts:
             f = fmt(**styles[t.style])
+            # help lines may name the LA's thresholds ({large_item}); locked labels may not,
+            # as the reader checks them against the spec
+            text = rules.fill_thresholds(t.text, self.params) if t.style == "help" else t.text
             if t.span > 1:
-                ws.merge_range(t.row, t.col, t.row, t.col + t.span - 1, t.text, f)
+                ws.merge_range(t.row, t.col, t.row, t.col + t.span - 1, text, f)
             else:
-                ws.write_string(t.row, t.col, t.text, f)
+                ws.write_string(t.row, t.col, text, f)
             if t.style == "help":
-                ws.set_row(t.row, 14 * max(1, -(-len(t.text) * 11 // (total_width * 10))))
+                ws.set_row(t.row, 14 * max(1, -(-len(text) * 11 // (total_width * 10))))
             elif t.style == "header":
                 ws.set_row(t.row, 40)
             elif t.style == "title":
@@ -469,6 +472,10 @@ class WorkbookWriter:
                              self.cell_value(f, {f.name: value}))
         else:
             self._write_value(ws, r, c, f, self.cell_value(f, {f.name: value}), cf)
+        if f.flag_over:  # an overspend in red; an underspend is not a problem
+            ref = xl_rowcol_to_cell(r, c)
+            ws.conditional_format(r, c, r, c, {"type": "formula", "criteria": f"=AND(ISNUMBER({ref}),{ref}>0)",
+                                               "format": fmt(font_color="#C00000", bold=True)})
         if open_:
             self._validation(ws, f, lists)
         if marks:

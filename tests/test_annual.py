@@ -430,7 +430,16 @@ def _(v: dict[str, Any], c: dict[str, Any]) -> Case:
               "surplus_contingency": None, "surplus_other": None, "recovery_plan": None}
     balance = calc.compute(SPEC, {**c, **broken})["year_end_balance"]
     assert balance < 0
-    return Case("A-E214", broken, "recovery_plan", (f"deficit of {format_gbp(balance)}", "recovery plan"))
+    return Case("A-E214", broken, "recovery_plan", (f"deficit of {format_gbp(-balance)}", "recovery plan"))
+
+
+@case("A-E223")
+def _(v: dict[str, Any], c: dict[str, Any]) -> Case:
+    actual = v["spend_teaching_staff_actual"] + Decimal("150000.00")
+    broken = {"spend_teaching_staff_actual": actual, "recovery_plan": "Staffing cut from September."}
+    balance = calc.compute(SPEC, {**c, **broken})["year_end_balance"]
+    assert balance < 0 and c["surplus_planned_total"] > 0
+    return Case("A-E223", broken, "surplus_planned_total", (f"deficit of {format_gbp(-balance)}", "no surplus to plan"))
 
 
 @case("A-E215")
@@ -789,3 +798,43 @@ def test_number_type_row_ranges_wide_columns_and_orientation() -> None:
     with pytest.raises(SpecError, match="do not fit"):
         spec_mod.build(wide, "tiny")
     assert calc.format_value(pct, Decimal("92.50")) == "92.5" and calc.format_value(pct, Decimal("12.0")) == "12"
+
+
+def test_next_years_balance_brought_forward_follows_the_annual_report(workspace: Workspace, tmp_path: Path,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """Toolkit section 4 (accurate carry-forward records): the annual report is where the
+    year-end figure is corrected, so next year's balance brought forward is checked against
+    its year-end balance where the LA accepted one, else the Q4 return's; the finding says which."""
+    from pbp_workbooks.history import expected_prior
+
+    [q4] = _quarterly_returns(workspace.root, tmp_path, {4: 0})
+    assert ingest_json(capsys, q4)[1][0]["status"] == "accepted"
+    q4_closing = calc.compute(QSPEC, {**typed_values(QSPEC, json.dumps(_values_of(workspace, "quarterly", 4))),
+                                      "dsg_allocation": Decimal("412500.00")})["forecast_balance"]
+    next_year = "2026-27"
+    with workspace_env(workspace.root):
+        assert main(["generate", "quarterly", "--year", next_year, "--quarter", "1"]) == 0
+    src = next((workspace.root / "outbox" / f"{next_year} Q1").glob("* - North - *.xlsx"))
+    assert Decimal(repr(openpyxl.load_workbook(src)["Return"][QSPEC["balance_bf"].cell].value)) == q4_closing
+    values = clean_values(QSPEC, 1, Decimal("412500.00"), seed=61, year=next_year)
+
+    def send(name: str, balance_bf: Decimal) -> dict[str, Any]:
+        fill_openpyxl(src, tmp_path / name, {**values, "balance_bf": balance_bf})
+        _, [r] = ingest_json(capsys, tmp_path / name)
+        return r
+
+    [f] = of(send("q1 from q4.xlsx", q4_closing + Decimal("1.00")), "Q-E301")
+    assert f"{YEAR} Q4 return the LA accepted" in f["message"] and "difference £1.00" in f["message"]
+    # the annual report corrects the year's spending: its year-end balance is £250 higher
+    files = generate_annual(workspace.root)
+    annual = clean_annual(workspace.root, "North", seed=5)
+    annual["spend_transport_actual"] -= Decimal("250.00")
+    fill_openpyxl(files["North"], tmp_path / "annual.xlsx", annual)
+    _, [a] = ingest_json(capsys, tmp_path / "annual.xlsx")
+    assert a["status"] == "accepted_with_warnings", a["findings"]
+    year_end = q4_closing + Decimal("250.00")
+    with Ledger(workspace.ledger_path) as ledger:  # what a Q1 issued from now on is pre-filled with
+        assert expected_prior(ledger, QSPEC, FinancialYear.parse(next_year), 1, "North")["balance_bf"] == year_end
+    [f] = of(send("q1 from annual.xlsx", q4_closing), "Q-E301")
+    assert f"{YEAR} annual report the LA accepted" in f["message"] and format_gbp(year_end) in f["message"]
+    assert not of(send("q1 right.xlsx", year_end), "Q-E301")

@@ -66,7 +66,7 @@ def test_demo_shows_the_problems_it_planted(demo_dir: tuple[Path, str]) -> None:
     assert summary["North"][18].startswith("Possible claw-back")  # a surplus with too small a plan
     assert summary["North"][16].startswith("Amber")
     log = [r for r in wb["Data quality"].iter_rows(min_row=5, values_only=True) if r[0]]
-    assert {r[7] for r in log} == {"Q-W213", "Q-E201", "Q-E108", "Q-E203", "Q-E211"}
+    assert {r[7] for r in log} == {"Q-W213", "Q-W217", "Q-E201", "Q-E108", "Q-E203", "Q-E211"}
     q1 = [r for r in wb["Categories"].iter_rows(min_row=2, values_only=True) if r[0] == 1 and r[1] == "West"]
     assert q1 and all(r[3].startswith("MISSING") and r[5] is None for r in q1)
 

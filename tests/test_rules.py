@@ -15,7 +15,7 @@ import zipfile
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -155,8 +155,8 @@ def item_row(n: int, *, amount: Decimal, category: str, signed: bool = True) -> 
         f"items_{n}_amount": amount,
     }
     if signed:
-        row.update({f"items_{n}_partnership_signatory": "Jo Okafor", f"items_{n}_partnership_signed": date(2025, 8, 1),
-                    f"items_{n}_host_signatory": "Kim Lewis", f"items_{n}_host_signed": date(2025, 8, 2)})
+        row.update({f"items_{n}_partnership_signatory": "Jo Okafor", f"items_{n}_partnership_signed": date(2025, 6, 20),
+                    f"items_{n}_host_signatory": "Kim Lewis", f"items_{n}_host_signed": date(2025, 6, 23)})
     return row
 
 
@@ -235,8 +235,9 @@ def _(iss: Issued, v: dict[str, Any]) -> Case:
     broken = {"exp_teaching_staff_forecast": Decimal(0), "exp_teaching_staff_commentary": None}
     variance = computed(iss, {**v, **broken})["exp_teaching_staff_variance"]
     assert abs(variance) > 1000
-    return Case("Q-E201", broken, name="exp_teaching_staff_commentary", isolated=True,
-                says=("Teaching staff", format_gbp(variance), "Commentary"))
+    # (the surplus this leaves is above the LA's threshold: Q-W217 may say so too)
+    return Case("Q-E201", broken, name="exp_teaching_staff_commentary",
+                says=("Teaching staff", format_gbp(abs(variance)), "Commentary"))
 
 
 @case("Q-E202")
@@ -262,7 +263,7 @@ def _(iss: Issued, v: dict[str, Any]) -> Case:
 @case("Q-W205")
 def _(iss: Issued, v: dict[str, Any]) -> Case:
     return Case("Q-W205", item_row(2, amount=Decimal("12000.00"), category="Support staff", signed=False),
-                name="items_2_amount", isolated=True, says=("Item 2", "£12,000.00", "under £30,000"))
+                name="items_2_amount", isolated=True, says=("Item 2", "£12,000.00", "not over £30,000"))
 
 
 @case("Q-E206")
@@ -292,7 +293,7 @@ def _(iss: Issued, v: dict[str, Any]) -> Case:
     balance = computed(iss, {**v, **broken})["forecast_balance"]
     assert balance < 0
     return Case("Q-E208", broken, name="recovery_plan", isolated=True,
-                says=(f"deficit of {format_gbp(balance)}", "recovery plan"))
+                says=(f"deficit of {format_gbp(-balance)}", "recovery plan"))
 
 
 @case("Q-E209")
@@ -311,6 +312,57 @@ def _(iss: Issued, v: dict[str, Any]) -> Case:
 def _(iss: Issued, v: dict[str, Any]) -> Case:
     return Case("Q-E211", {"placements_outside_ks": 2, "placements_mdm_held": "No"}, name="placements_mdm_held",
                 isolated=True, says=("outside their key stage", "multidisciplinary meeting"))
+
+
+@case("Q-W205-at-the-threshold")
+def _(iss: Issued, v: dict[str, Any]) -> Case:
+    """An item of exactly the threshold is not over it: it needs no signatures, but does not
+    belong in the table either (a warning)."""
+    row = item_row(2, amount=Decimal("30000.00"), category="Support staff", signed=False)
+    return Case("Q-W205", row, name="items_2_amount", isolated=True, says=("£30,000.00", "not over £30,000"))
+
+
+@case("Q-E214")
+def _(iss: Issued, v: dict[str, Any]) -> Case:
+    same = " " + str(v["items_1_partnership_signatory"]).upper().replace(" ", "  ")  # case and spacing differ
+    return Case("Q-E214", {"items_1_host_signatory": same},
+                name="items_1_host_signatory", isolated=True, says=("Item 1", "same person", "two different people"))
+
+
+@case("Q-W215")
+def _(iss: Issued, v: dict[str, Any]) -> Case:
+    later = v["items_1_date"] + timedelta(days=3)
+    return Case("Q-W215", {"items_1_host_signed": later}, name="items_1_partnership_signed", isolated=True,
+                says=("Item 1", "signed after its date of spend", "before the spend"))
+
+
+@case("Q-W216")
+def _(iss: Issued, v: dict[str, Any]) -> Case:
+    """A credit note in Q2 bigger than Q1's spend: the negative quarter is accepted, the
+    negative actual to date is a warning."""
+    q1 = v.get("exp_transport_q1") or Decimal(0)
+    credit = -(q1 + Decimal("250.00"))
+    return Case("Q-W216", {"exp_transport_q2": credit, "exp_transport_forecast": Decimal(0),
+                           "exp_transport_commentary": "Refund of a cancelled coach contract."},
+                name="exp_transport_to_date", says=("Transport", "-£250.00", "below zero"))
+
+
+@case("Q-W217")
+def _(iss: Issued, v: dict[str, Any]) -> Case:
+    broken = {"exp_teaching_staff_forecast": Decimal(0), "exp_teaching_staff_commentary": "Two posts left unfilled.",
+              "surplus_cpd": Decimal("1000.00"), "surplus_future": None, "surplus_contingency": None}
+    return Case("Q-W217", broken, name="surplus_planned_total", isolated=True,
+                says=("£1,000.00", "above the LA's threshold of 5%", "claw back"))
+
+
+@case("Q-E218")
+def _(iss: Issued, v: dict[str, Any]) -> Case:
+    broken = {"exp_teaching_staff_forecast": v["exp_teaching_staff_forecast"] + Decimal("100000"),
+              "exp_teaching_staff_commentary": "Two extra teachers from January.", "recovery_plan": "Cut supply."}
+    balance = computed(iss, {**v, **broken})["forecast_balance"]
+    assert balance < 0
+    return Case("Q-E218", broken, name="surplus_planned_total", isolated=True,
+                says=(f"deficit of {format_gbp(-balance)}", "no surplus to plan"))
 
 
 @case("Q-E212")
@@ -595,7 +647,32 @@ def test_every_rule_code_has_a_case() -> None:
     codes = {d.code for d in rules.definitions("quarterly")} | set(PYTHON_RULES)
     codes |= {f"{SPEC.code_prefix}-{suffix}" for suffix in FIELD_RULES} | set(TEMPLATE_RULES)
     assert {r.code for r in rules.expand(SPEC)} <= codes
-    assert codes == {code_of(k) for k in CASES}
+    assert codes - Q4_ONLY == {code_of(k) for k in CASES}  # the cases are Q2 returns
+
+
+Q4_ONLY = {d.code for d in rules.definitions("quarterly") if d.quarters == (4,)}
+
+
+def test_year_end_forecast_must_be_zero() -> None:
+    """Q-E219, in a Q4 return only: an error at each category whose forecast is not £0; the
+    Checks sheet of a Q4 workbook has the line, a Q2 workbook's does not."""
+    from pbp_workbooks.validation import rule_findings
+
+    assert {"Q-E219"} == Q4_ONLY
+    fy_values = clean_values(SPEC, 4, Decimal("412500.00"), seed=2)
+    fy_values = {**fy_values, **{f.name: Decimal(0) for f in SPEC.fields if f.grid_col == "forecast" and f.is_input}}
+    clean = calc.compute(SPEC, {**fy_values, "dsg_allocation": Decimal("412500.00")})
+    assert "Q-E219" not in {f.code for f in rule_findings(SPEC, clean, PARAMS, quarter=4)}
+    left = calc.compute(SPEC, {**fy_values, "dsg_allocation": Decimal("412500.00"),
+                               "exp_transport_forecast": Decimal("120.50")})
+    found = [f for f in rule_findings(SPEC, left, PARAMS, quarter=4) if f.code == "Q-E219"]
+    assert [(f.name, f.severity) for f in found] == [("exp_transport_forecast", "error")]
+    assert "Transport" in found[0].message and "£120.50" in found[0].message and "£0" in found[0].message
+    assert "Q-E219" not in {f.code for f in rule_findings(SPEC, left, PARAMS, quarter=2)}
+    q4_lines = [ch for ch in calc.checks(SPEC, 4, YEAR) if ch.code == "Q-E219"]
+    assert len(q4_lines) == 12 and not [ch for ch in calc.checks(SPEC, 2, YEAR) if ch.code == "Q-E219"]
+    transport = next(ch for ch in q4_lines if ch.cells == ("exp_transport_forecast",))
+    assert calc.check_result(transport, left, PARAMS) == "Fix" and calc.check_result(transport, clean, PARAMS) == "OK"
 
 
 def test_findings_through_pbp_validate_json(issued: Issued, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
