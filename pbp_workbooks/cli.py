@@ -54,6 +54,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 1
     except Exception as err:
+        if type(err).__module__ == "sqlite3" and not os.environ.get("PBP_DEBUG"):  # the ledger failed mid-command
+            print(f"pbp: the workspace's ledger (.pbp/ledger.sqlite) could not be used ({err}); nothing more was "
+                  "recorded. Run the command again; if this persists, restore the ledger from a backup",
+                  file=sys.stderr)
+            return 2
         if os.environ.get("PBP_DEBUG"):
             raise
         print(f"pbp: internal error ({type(err).__name__}: {err}); run again with PBP_DEBUG=1 and report it",
