@@ -508,6 +508,19 @@ def test_csv_export_reconciles_and_neutralises_text(scenario, expected) -> None:
     assert {r["return_status"] for r in parts if r["reporting_quarter"] == "2"} == {"accepted", "rejected", "missing"}
 
 
+def test_csv_money_always_has_two_decimals(scenario) -> None:
+    from pbp_workbooks.csv_export import CSV_MONEY_KEYS
+
+    penny = re.compile(r"^-?\d+\.\d\d$")
+    seen = 0
+    for which in ("categories", "partnerships"):
+        for r in read_csv(scenario.csv(which)):
+            for k in CSV_MONEY_KEYS & set(r):
+                assert r[k] == "" or penny.match(r[k]), (which, k, r[k])
+                seen += r[k] != ""
+    assert seen > 100
+
+
 def test_csv_neutralising_rule() -> None:
     from pbp_workbooks.csv_export import csv_text
 
