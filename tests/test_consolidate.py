@@ -16,6 +16,7 @@ import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -330,6 +331,31 @@ def test_data_quality_log_lists_findings_of_every_file(book) -> None:
     south = [r for r in rows if r[1] == "South" and r[0] == "2025-26 Q2"]
     assert [(r[7], r[8], r[6]) for r in south] == [("Q-E108", "error", "no")]
     assert south[0][12] == "bursar at southmead"
+
+
+ISO_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?Z?)?$")
+
+
+def test_dates_are_real_dates_in_every_sheet(scenario: Scenario, book) -> None:
+    """Summary, Returns status, Data quality, About and the headteacher summaries: a date or a
+    time is an Excel date (sortable, shown dd/mm/yyyy), never ISO text."""
+    books = {scenario.workbook.name: book}
+    for path in sorted(scenario.folder.glob("summary - *.xlsx")):
+        books[path.name] = openpyxl.load_workbook(path, data_only=True)
+    assert len(books) == 6
+    for name, wb in books.items():
+        for ws in wb.worksheets:
+            for row in ws.iter_rows():
+                for cell in row:
+                    if ws.title == "Data quality" and cell.column == 13:
+                        continue  # the Value column: what the school typed, as typed
+                    assert not (isinstance(cell.value, str) and ISO_TEXT.match(cell.value)), \
+                        (name, ws.title, cell.coordinate, cell.value)
+    log = book["Data quality"]
+    assert log["E4"].value == "Received (UTC)"
+    received = [r[4] for r in log.iter_rows(min_row=5, values_only=True) if r[0]]
+    assert received and all(isinstance(v, datetime) for v in received), received[:3]
+    assert log["E5"].number_format == "dd/mm/yyyy hh:mm"
 
 
 # --------------------------------------------------------------------------- text stays text
