@@ -276,7 +276,7 @@ def _duplicate(item: Incoming, prev: Received) -> FileReport:
                     "token": prev.token}
     return FileReport(item.display, prev.status, identity, findings,
                       {"duplicate_of": prev.original_name, "version": prev.version, "received_at": prev.received_at,
-                       "sha256": prev.sha256, "new": False})
+                       "sha256": prev.sha256, "archived": prev.archive_path, "new": False})
 
 
 def _roster_or_none(ws: Workspace) -> Roster | None:
