@@ -35,4 +35,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if ledger is not None:
             ledger.close()
+    if ledger is None:  # say so: "accepted" outside a workspace does not mean the LA issued it
+        for c in checked:
+            if c.report.identity is not None:
+                c.report.extra["token_checked"] = False
     return emit([c.report for c in checked], args.json)
