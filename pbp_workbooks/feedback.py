@@ -62,6 +62,8 @@ def draft(ws: Workspace, ledger: Ledger | None, checked: Checked, roster: Roster
     inputs: dict[str, Any] = dict(data.values)
     inputs.update(data.raw_text)  # show what they typed, so they can see what to fix
     issued = ledger.issued_by_token(identity.issue_token) if ledger is not None else None
+    if issued is not None and ledger is not None:  # made from a superseded workbook: answer with the new one
+        issued = ledger.superseded_by(issued.token) or issued
     if issued is not None:  # the LA's identity and pre-filled values, whatever the file says
         identity = Identity(issued.template, issued.template_version, issued.kind, issued.year, issued.quarter,
                             issued.partnership, issued.host_school, issued.urn, identity.provision, issued.token)

@@ -37,6 +37,10 @@ TEMPLATE_RULES: dict[str, tuple[str, str, str]] = {
     "T-E006": ("error", "Input cell missing",
                "The cell for '{label}' (defined name {name}) is missing or broken. Copy your figures into a fresh "
                "copy of the template."),
+    "T-E008": ("error", "Workbook replaced by a newer one",
+               "The LA issued a new workbook for {issued} on {detail}, which replaces this one. Copy your figures "
+               "into the new workbook (or into the feedback workbook, which is the new one with your figures) and "
+               "send that back."),
     "T-W007": ("warning", "Sheet protection removed",
                "The {sheet} sheet is no longer protected. The LA checked its locked cells, but please do not remove "
                "the protection."),

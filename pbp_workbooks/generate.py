@@ -15,9 +15,9 @@ from typing import Any
 
 from . import roster as roster_mod
 from . import spec as spec_mod
-from .errors import ConfigError
+from .errors import ConfigError, UsageError
 from .filenames import safe_file_name
-from .ledger import Issued, Ledger, now
+from .ledger import Issued, Ledger, now, received_for
 from .periods import QUARTER_MONTHS, FinancialYear
 from .progress import progress
 from .spec import Spec
@@ -61,7 +61,22 @@ def partnership_sources(members: dict[str, set[str]], prov: roster_mod.Provision
     return {"roster.member_schools": len(urns | {prov.urn})}
 
 
-def generate(ws: Workspace, kind: str, fy: FinancialYear, quarter: int | None, out: Path | None) -> list[Path]:
+class Written(list[Path]):
+    """The workbooks written, in roster order; ``kept`` names the provisions that already had
+    one for the period and were left as they were (an earlier run was interrupted, or a
+    partnership was added to the roster since); ``replaced`` the ones re-issued."""
+
+    kept: list[str]
+    replaced: list[str]
+
+
+def generate(ws: Workspace, kind: str, fy: FinancialYear, quarter: int | None, out: Path | None, *,
+             reissue: bool = False) -> Written:
+    """One workbook per provision for the period, each recorded in the ledger as it is written.
+    A provision already issued the period is skipped, so running again finishes an interrupted
+    run; when every one has been issued, the run is refused (UsageError) unless ``reissue``:
+    then every provision gets a new workbook, and the ones sent before are superseded (a
+    return made from one is refused, T-E008)."""
     cfg = ws.config
     roster = roster_mod.load(ws.roster_path)
     spec = spec_mod.load(kind)
@@ -70,19 +85,25 @@ def generate(ws: Workspace, kind: str, fy: FinancialYear, quarter: int | None, o
     period = f"Q{quarter}" if quarter else "Annual"
     due = roster.due(fy, period)
     out_dir = out or ws.folder("outbox") / f"{fy} {period}"
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise ConfigError(f"cannot create the output folder {out_dir}: {err.strerror}") from None
     generated_at = datetime.now(UTC).replace(microsecond=0)
     stamp = Stamp(spec, financial_year=str(fy), quarter=quarter, password=cfg.password,
                   params=cfg.thresholds.params(), la_name=cfg.la_name, contact=cfg.finance_contact, due=due,
                   generated_at=generated_at)
-    written: list[Path] = []
+    written = Written()
     with Ledger(ws.ledger_path) as ledger:
+        before = {i.partnership.casefold(): i for i in ledger.issued_for(spec.kind, str(fy), quarter)}
+        todo = [p for p in roster.provisions if reissue or p.partnership.casefold() not in before]
+        written.kept = [p.partnership for p in roster.provisions if p not in todo]
+        written.replaced = [p.partnership for p in todo if p.partnership.casefold() in before]
+        if not todo:
+            raise UsageError(already_issued(ledger, spec.kind, fy, quarter, list(before.values())))
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise ConfigError(f"cannot create the output folder {out_dir}: {err.strerror}") from None
         jobs: list[_Job] = []
         members = member_urns(roster)
-        for prov in roster.provisions:
+        for prov in todo:
             identity = Identity(spec.id, spec.version, spec.kind, str(fy), quarter, prov.partnership,
                                 prov.host_school, prov.urn, prov.provision, secrets.token_hex(8))
             sources = period_sources(prov, fy, quarter, allocations[prov.partnership])
@@ -101,6 +122,23 @@ def generate(ws: Workspace, kind: str, fy: FinancialYear, quarter: int | None, o
                                          now(), json.dumps(job.values, default=str, sort_keys=True))])
             written.append(job.path)
     return written
+
+
+def already_issued(ledger: Ledger, kind: str, fy: FinancialYear, quarter: int | None, issued: list[Issued]) -> str:
+    """Why a period is not issued again: when it was, and what has come back since."""
+    period = f"{fy} Q{quarter}" if quarter else f"the {fy} {kind} report"
+    days = sorted({i.issued_at[:10] for i in issued})
+    when = _day(days[0]) if len(days) == 1 else f"between {_day(days[0])} and {_day(days[-1])}"
+    got = received_for(ledger, kind, str(fy), quarter)
+    flag = f"--quarter {quarter} --reissue" if quarter else "--reissue"
+    return (f"{period} was already issued on {when} ({len(issued)} workbooks; {len(got)} "
+            f"{'return' if len(got) == 1 else 'returns'} received for it so far). To replace every workbook with a "
+            f"new one, run 'pbp generate {kind} --year {fy} {flag}': returns made from the old workbooks will then "
+            "be refused")
+
+
+def _day(iso: str) -> str:
+    return f"{iso[8:10]}/{iso[5:7]}/{iso[:4]}"
 
 
 @dataclass(frozen=True)

@@ -169,6 +169,16 @@ class Ledger:
         row = self.conn.execute("SELECT * FROM issued WHERE token = ?", (token,)).fetchone()
         return None if row is None else _issued(row)
 
+    def superseded_by(self, token: str) -> Issued | None:
+        """The workbook that replaced the one issued with ``token`` (``pbp generate --reissue``):
+        the latest issued after it for the same provision and period. Derived from the issue
+        records, so nothing is stored twice."""
+        row = self.conn.execute(
+            "SELECT later.* FROM issued AS old JOIN issued AS later ON later.kind = old.kind AND later.year = old.year"
+            " AND later.quarter IS old.quarter AND later.partnership = old.partnership COLLATE NOCASE"
+            " AND later.id > old.id WHERE old.token = ? ORDER BY later.id DESC LIMIT 1", (token,)).fetchone()
+        return None if row is None else _issued(row)
+
     def issued_for(self, kind: str, year: str, quarter: int | None) -> list[Issued]:
         rows = self.conn.execute(
             "SELECT * FROM issued WHERE kind = ? AND year = ? AND quarter IS ? ORDER BY id", (kind, year, quarter)

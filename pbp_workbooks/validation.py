@@ -318,6 +318,11 @@ def identity_findings(data: ReturnData, ledger: Ledger | None) -> list[Finding]:
             return [template_finding("T-E003", sheet="_meta", value=meta.get("issue_token"))]
         who = f"{issued.partnership} ({issued.host_school}, URN {issued.urn}) for {issued.year}" + (
             f" Q{issued.quarter}" if issued.quarter else "")
+        newer = ledger.superseded_by(issued.token)
+        if newer is not None:
+            day = newer.issued_at[:10]
+            return [template_finding("T-E008", sheet="_meta", value=meta.get("issue_token"), issued=who,
+                                     detail=f"{day[8:10]}/{day[5:7]}/{day[:4]}")]
         for key, expected in (("partnership", issued.partnership), ("host_school", issued.host_school),
                               ("urn", issued.urn), ("financial_year", issued.year),
                               ("quarter", str(issued.quarter or "")), ("template_id", issued.template)):

@@ -11,6 +11,7 @@ and the copy is validated by the LA's pipeline (``validate_paths`` with the ledg
 from __future__ import annotations
 
 import re
+import sqlite3
 import zipfile
 from collections import Counter
 from collections.abc import Callable
@@ -453,6 +454,22 @@ def _(iss: Issued, v: dict[str, Any]) -> Case:
 def _(iss: Issued, v: dict[str, Any]) -> Case:
     return Case("T-E003", edit=set_meta("issue_token", "0123456789abcdef"), at=("_meta", None), isolated=True,
                 says=("issue token is not in the LA's records",))
+
+
+@case("T-E008")
+def _(iss: Issued, v: dict[str, Any]) -> Case:
+    """A workbook issued before the current one (as if North's Q2 was issued, then re-issued)."""
+    con = sqlite3.connect(iss.root / ".pbp" / "ledger.sqlite")
+    with con:
+        con.execute("INSERT OR IGNORE INTO issued (id, template, template_version, kind, year, quarter, partnership,"
+                    " host_school, urn, token, file_name, sha256, issued_at, prefill_json) SELECT -1, template,"
+                    " template_version, kind, year, quarter, partnership, host_school, urn, 'feedfacefeedface',"
+                    " file_name, sha256, '2025-06-01T09:00:00.000000Z', prefill_json FROM issued"
+                    " WHERE partnership = 'North' AND kind = 'quarterly' AND quarter = ?", (QUARTER,))
+    con.close()
+    return Case("T-E008", edit=set_meta("issue_token", "feedfacefeedface"), at=("_meta", None), isolated=True,
+                says=("The LA issued a new workbook for North (Northfield Primary School, URN 990101) for 2025-26 Q2 on",
+                      "which replaces this one"))
 
 
 @case("T-E004-cell")
