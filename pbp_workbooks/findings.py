@@ -58,6 +58,8 @@ FIELD_RULES: dict[str, tuple[str, str, str]] = {
              "Choose from the drop-down list."),
     "E107": ("error", "Date out of range", "{label}: {value} is not between {start} and {end}."),
     "E108": ("error", "Invalid email address", "{label}: '{value}' is not a valid email address."),
+    "E110": ("error", "Formula in an input cell",
+             "{label}: the cell holds a formula ({value}); type the value, not a formula."),
     "W109": ("warning", "Number typed as text",
              "{label}: the cell holds the text '{value}', read as {read}. Type numbers without £ signs or commas."),
 }

@@ -505,6 +505,43 @@ def _(iss: Issued, v: dict[str, Any]) -> Case:
                 says=("formula for 'Total income available' was changed or removed", "edit formulas"))
 
 
+def test_every_locked_cell_typed_over_is_reported_at_its_own_cell(issued: Issued, tmp_path: Path) -> None:
+    """Sheet unprotected, three formulas and a label typed over in place: four findings, one
+    at each cell (not just the first one), in one pass."""
+    sheet, label = label_cell(issued.files["North"], "Support staff")
+
+    def edit(wb: Workbook) -> None:
+        wb["Return"].protection.sheet = False
+        for name, value in (("total_income", 500000), ("exp_teaching_staff_to_date", 1), ("forecast_balance", 0)):
+            put(wb, name, value)
+        wb[sheet][label] = "Support staff (TAs)"
+
+    dst = tmp_path / "typed over.xlsx"
+    fill_openpyxl(issued.files["North"], dst, issued.clean("North", 0), edit=edit)
+    [report] = validate_files([dst], issued.root)
+    t = [(f.sheet, f.cell) for f in of(report, "T-E005")]
+    assert sorted(t) == sorted([(sheet, label), *(where(issued, n) for n in ("total_income",
+                                                                         "exp_teaching_staff_to_date",
+                                                                         "forecast_balance"))]), t
+    assert [f.code for f in report.findings if f.code != "T-E005"] == ["T-W007"]
+
+
+def test_rows_inserted_without_moving_the_names_are_one_finding(issued: Issued, tmp_path: Path) -> None:
+    """A tool that inserts rows but leaves the defined names where they were: every label below
+    has moved, and that is one finding where the layout first moves, not one per label."""
+
+    def edit(wb: Workbook) -> None:
+        ws = wb["Return"]
+        ws.insert_rows(next(c.row for c in ws["A"] if c.value == "Sign-off"), 2)
+
+    dst = tmp_path / "rows inserted.xlsx"
+    fill_openpyxl(issued.files["North"], dst, issued.clean("North", 0), edit=edit)
+    [report] = validate_files([dst], issued.root)
+    [t] = of(report, "T-E005")
+    assert "rows or columns were inserted or deleted" in t.message
+    assert "expected 'Sign-off'" in t.message
+
+
 def insert_row_before(title: str) -> Callable[[Workbook], None]:
     """What Excel does when a row is inserted above ``title``: everything below moves down
     one row, and so do the defined names that point there."""
@@ -534,6 +571,16 @@ def _(iss: Issued, v: dict[str, Any]) -> Case:
     moved = f"{cell[0]}{int(cell[1:]) + 1}"
     return Case("T-E005", edit=insert_row_before("Sign-off"), at=(sheet, cell),
                 says=("'Headteacher (name)' has moved to " + moved, "insert rows"))
+
+
+@case("Q-E110")
+def _(iss: Issued, v: dict[str, Any]) -> Case:
+    def edit(wb: Workbook) -> None:  # typed as a formula (no apostrophe): was reported as "is blank"
+        sheet, cell = iss.cells["prepared_by"]
+        wb[sheet][cell] = '=HYPERLINK("http://example.org","Jo Bloggs")'
+
+    return Case("Q-E110", edit=edit, name="prepared_by", isolated=True,
+                says=("Prepared by (name): the cell holds a formula (=HYPERLINK(", "type the value, not a formula"))
 
 
 @case("T-E006")
