@@ -74,6 +74,9 @@ class Finding:
     cell: str | None = None
     name: str | None = None
     value: Any = None
+    # the other inputs that caused it (a rule on several cells: the ones blank or wrong besides
+    # ``name``), marked on the feedback workbook too; the message names them
+    also: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)

@@ -38,7 +38,9 @@ class ReturnData:
     spec: Spec
     meta: dict[str, str]
     values: dict[str, Any]  # every non-formula field: Decimal | int | str | date | None
-    raw_text: dict[str, str] = field(default_factory=dict)  # inputs that held text we could not read
+    # what an input the reader reported held, exactly as typed ('5000 pounds', 2.5 for a whole
+    # number, '=HYPERLINK(...)', '#REF!', '£1,200.50'), for the feedback workbook to show
+    sent: dict[str, Any] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
 
     @property
@@ -180,13 +182,14 @@ def _convert(spec: Spec, f: Field, raw: RawCell | None, cell: str, data: ReturnD
     if raw is not None and raw.formula is not None:  # its cached result is not what they typed: never used
         typed = f"={raw.formula}"
         data.findings.append(_field_finding(spec, "E110", f, typed, cell))
-        data.raw_text[f.name] = typed
+        data.sent[f.name] = typed
         return None
     if raw is None or raw.value is None or (isinstance(raw.value, str) and not raw.value.strip()):
         return None
     v = raw.value
     if raw.type == "e":
         data.findings.append(_field_finding(spec, "E102", f, v, cell, what=_what(f), how=_how(f)))
+        data.sent[f.name] = v
         return None
     t = f.type
     if t in ("money", "signed_money", "integer", "number", "percent"):
@@ -198,9 +201,9 @@ def _convert(spec: Spec, f: Field, raw: RawCell | None, cell: str, data: ReturnD
             number = Decimal(repr(v))
         else:
             parsed = parse_text_number(str(v))
+            data.sent[f.name] = str(v)
             if parsed.value is None or not parsed.certain:
                 data.findings.append(_field_finding(spec, "E102", f, v, cell, what=_what(f), how=_how(f)))
-                data.raw_text[f.name] = str(v)
                 return None
             number = parsed.value
             data.findings.append(_field_finding(spec, "W109", f, v, cell, read=format_value(f, number)))
@@ -208,6 +211,7 @@ def _convert(spec: Spec, f: Field, raw: RawCell | None, cell: str, data: ReturnD
         if t == "integer":
             if number != number.to_integral_value():
                 data.findings.append(_field_finding(spec, "E102", f, v, cell, what=_what(f), how=_how(f)))
+                data.sent.setdefault(f.name, number)  # 2.5 placements: shown as 2.5, not blank
                 return None
             return int(number)
         return number
@@ -215,12 +219,13 @@ def _convert(spec: Spec, f: Field, raw: RawCell | None, cell: str, data: ReturnD
         if isinstance(v, float):
             if not 1 <= v < 2958466:
                 data.findings.append(_field_finding(spec, "E102", f, v, cell, what=_what(f), how=_how(f)))
+                data.sent[f.name] = Decimal(repr(v))
                 return None
             return (_EXCEL_EPOCH + timedelta(days=int(v))).date()
         d = _parse_date(str(v).strip())
         if d is None:
             data.findings.append(_field_finding(spec, "E102", f, v, cell, what=_what(f), how=_how(f)))
-            data.raw_text[f.name] = str(v)
+            data.sent[f.name] = str(v)
         return d
     if isinstance(v, float):
         text = str(int(v)) if v.is_integer() else repr(v)

@@ -6,6 +6,7 @@ goes through pandera as one frame per (template, period).
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import threading
@@ -375,8 +376,8 @@ def _unread(c: Checked) -> set[str]:
     """Inputs whose value could not be read (text that is not a number, a deleted name):
     already reported once; no other rule should judge them as blank or zero."""
     assert c.data is not None
-    return set(c.data.raw_text) | {f.name for f in c.report.findings
-                                   if f.name and (f.code.endswith("E102") or f.code == "T-E006")}
+    return {f.name for f in c.report.findings
+            if f.name and (f.code.endswith(("E102", "E110")) or f.code == "T-E006")}
 
 
 def depends_on(spec: Spec, names: set[str]) -> set[str]:
@@ -387,6 +388,25 @@ def depends_on(spec: Spec, names: set[str]) -> set[str]:
         if f.formula.names & out:
             out.add(f.name)
     return out
+
+
+@cache
+def _blank_tested(when: Any) -> frozenset[str]:
+    """The names a rule's condition tests with blank(): the cells it asks to be filled in."""
+    return frozenset(arg.id for node in ast.walk(when.tree)
+                     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "blank"
+                     for arg in node.args if isinstance(arg, ast.Name))
+
+
+def _blank_culprits(rule: rules.Rule, values: dict[str, Any]) -> list[str]:
+    """The rule's cells that caused it by being blank (an item's missing signature date, not its
+    partnership signatory, which is filled), in the rule's order; none when it is about figures."""
+    tested = _blank_tested(rule.when)
+    return [n for n in rule.cells if n in tested and _is_blank(values.get(n))]
+
+
+def _is_blank(v: Any) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip())
 
 
 def rule_findings(spec: Spec, values: dict[str, Any], params: dict[str, Any],
@@ -400,10 +420,13 @@ def rule_findings(spec: Spec, values: dict[str, Any], params: dict[str, Any],
         if not calc.failing(check, values, params):
             continue
         message = rules.render(rule.message, rule, lambda n: calc.format_value(spec[n], values.get(n)))
-        first = spec[rule.cells[0]]
+        culprits = _blank_culprits(rule, values)
+        if culprits and len(_blank_tested(rule.when) & set(rule.cells)) > 1:  # say which of its cells
+            message += " Blank: " + "; ".join(f"{spec[n].label} ({spec[n].cell})" for n in culprits) + "."
+        first = spec[culprits[0] if culprits else rule.cells[0]]
         value = values.get(first.name)
         out.append(Finding(rule.code, rule.severity, message, first.sheet, first.cell, first.name,
-                           None if value is None else str(value)))
+                           None if value is None else str(value), tuple(culprits[1:])))
     if spec.kind == "quarterly":
         out.extend(_large_item_vs_category(spec, values, tainted))
     return out

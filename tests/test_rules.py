@@ -250,14 +250,15 @@ def _(iss: Issued, v: dict[str, Any]) -> Case:
 @case("Q-E203")
 def _(iss: Issued, v: dict[str, Any]) -> Case:
     assert v["items_1_amount"] >= 30000
-    return Case("Q-E203", {"items_1_host_signatory": None}, name="items_1_partnership_signatory", isolated=True,
-                says=("Item 1", format_gbp(v["items_1_amount"]), "host school signatory"))
+    return Case("Q-E203", {"items_1_host_signatory": None}, name="items_1_host_signatory", isolated=True,
+                says=("Item 1", format_gbp(v["items_1_amount"]), "host school signatory",
+                      f"Blank: Item 1: Host school signatory ({iss.cells['items_1_host_signatory'][1]})."))
 
 
 @case("Q-E204")
 def _(iss: Issued, v: dict[str, Any]) -> Case:
-    return Case("Q-E204", {"items_1_supplier": None}, name="items_1_date", isolated=True,
-                says=("Item 1 is only partly filled in", "supplier"))
+    return Case("Q-E204", {"items_1_supplier": None}, name="items_1_supplier", isolated=True,
+                says=("Item 1 is only partly filled in", "supplier", "Blank: Item 1: Supplier"))
 
 
 @case("Q-W205")
@@ -732,7 +733,7 @@ def test_every_problem_of_a_broken_return_comes_back_in_one_pass(issued: Issued,
         at("Q-E102", "balance_bf"), at("Q-W109", "other_income"), at("Q-W213", "other_income_description"),
         at("Q-E103", "exp_teaching_staff_budget"), at("Q-E201", "exp_teaching_staff_commentary"),
         at("Q-E104", "exp_support_staff_q3"), at("Q-E202", "other_description"), at("Q-E106", "overhead_agreed"),
-        at("Q-E209", "overhead_agreed"), at("Q-E203", "items_1_partnership_signatory"), at("Q-E204", "items_2_date"),
+        at("Q-E209", "overhead_agreed"), at("Q-E203", "items_1_host_signed"), at("Q-E204", "items_2_supplier"),
         at("Q-W205", "items_2_amount"), at("Q-E211", "placements_mdm_held"), at("Q-E212", "declaration"),
         at("T-E004", "partnership"), ("T-W007", None), at("T-E006", "surplus_other_description"),
     }
