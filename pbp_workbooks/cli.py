@@ -29,7 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="pbp",
         description="Quarterly returns and annual reports for Primary Behaviour Provisions, in Excel.",
-        epilog="Exit codes: 0 all accepted, 1 a file rejected or unreadable, 2 usage or configuration error.",
+        epilog="Exit codes: 0 all accepted, 1 a file rejected or unreadable, 2 usage or configuration error, "
+               "130 interrupted (run the same command again to finish).",
     )
     p.add_argument("--version", action="version", version=f"pbp-workbooks {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -49,8 +50,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PbpError as err:
         print(f"pbp: {err}", file=sys.stderr)
         return err.exit_code
-    except KeyboardInterrupt:
-        print("pbp: interrupted", file=sys.stderr)
+    except KeyboardInterrupt:  # a command with nothing to count (validate, status...): nothing half done
+        print("pbp: interrupted; nothing was left half done: run the same command again to finish", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 1

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import secrets
-from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Generator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,8 +15,9 @@ from typing import Any
 
 from . import roster as roster_mod
 from . import spec as spec_mod
-from .errors import ConfigError, UsageError
+from .errors import ConfigError, Interrupted, UsageError
 from .filenames import safe_file_name
+from .interrupts import pause_point
 from .ledger import Issued, Ledger, now, received_for
 from .periods import QUARTER_MONTHS, FinancialYear
 from .progress import progress
@@ -113,14 +114,28 @@ def generate(ws: Workspace, kind: str, fy: FinancialYear, quarter: int | None, o
             name = safe_file_name(spec.file_name.format(year=fy, quarter=quarter, partnership=prov.partnership,
                                                         host_school=prov.host_school)) + ".xlsx"
             jobs.append(_Job(identity, values, out_dir / name))
-        # Each file is written atomically and recorded as soon as it exists, so an
-        # interrupted run leaves only complete, recorded workbooks.
-        for job, digest in progress(_run(stamp, jobs), len(jobs), "Generating"):
-            ident = job.identity
-            ledger.record_issued([Issued(spec.id, spec.version, spec.kind, str(fy), quarter, ident.partnership,
-                                         ident.host_school, ident.urn, ident.issue_token, job.path.name, digest,
-                                         now(), json.dumps(job.values, default=str, sort_keys=True))])
-            written.append(job.path)
+        # Each workbook is written to a hidden staging file (by a worker, ahead of the parent),
+        # then put in place inside the transaction that records it: an interrupted run leaves
+        # only complete, recorded workbooks in the outbox (and, on --reissue, the previous one
+        # of each provision not reached), and running it again issues the rest.
+        running = _run(stamp, jobs)
+        try:
+            for job, digest in progress(running, len(jobs), "Generating"):
+                if len(written) == len(jobs) // 2:
+                    pause_point("issuing")
+                ident = job.identity
+                ledger.record_issued([Issued(spec.id, spec.version, spec.kind, str(fy), quarter, ident.partnership,
+                                             ident.host_school, ident.urn, ident.issue_token, job.path.name, digest,
+                                             now(), json.dumps(job.values, default=str, sort_keys=True))],
+                                     before_commit=functools.partial(os.replace, job.staging, job.path))
+                written.append(job.path)
+        except KeyboardInterrupt:
+            raise Interrupted(f"interrupted after issuing {len(written)} of {len(jobs)} workbooks (each recorded in the "
+                              "ledger); run the same command again to finish") from None
+        finally:
+            running.close()  # a pool stops: its workers end the workbook in hand
+            for job in jobs:  # written ahead but never recorded
+                job.staging.unlink(missing_ok=True)
     return written
 
 
@@ -147,6 +162,11 @@ class _Job:
     values: dict[str, Any]
     path: Path
 
+    @property
+    def staging(self) -> Path:
+        """Where the workbook is written before it is recorded and put in place."""
+        return self.path.with_name(f".{self.path.name}.issuing.tmp")
+
 
 _STAMP: Stamp | None = None  # the batch's prototype, in each worker process
 
@@ -158,20 +178,26 @@ def _start_worker(stamp: Stamp) -> None:
 
 def _write_one(job: _Job) -> tuple[_Job, str]:
     assert _STAMP is not None
-    data = _STAMP.write(job.path, job.identity, job.values)
+    data = _STAMP.write(job.staging, job.identity, job.values)
     return job, hashlib.sha256(data).hexdigest()
 
 
-def _run(stamp: Stamp, jobs: list[_Job]) -> Iterator[tuple[_Job, str]]:
+def _run(stamp: Stamp, jobs: list[_Job]) -> Generator[tuple[_Job, str], None, None]:
     """Stamp each provision's workbook from the batch's prototype; in parallel when there
-    are many (filling and compressing the parts is CPU-bound, one core each)."""
+    are many (filling and compressing the parts is CPU-bound, one core each). Closing it
+    stops the workers (they ignore Ctrl-C: the parent decides)."""
     workers = min(os.cpu_count() or 1, 8)
     if len(jobs) < PARALLEL_FROM or workers < 2:
         _start_worker(stamp)
         yield from map(_write_one, jobs)
         return
-    with ProcessPoolExecutor(max_workers=workers, initializer=_start_worker, initargs=(stamp,)) as pool:
+    from .pools import QuietPool
+
+    pool = QuietPool(workers, initializer=_start_worker, initargs=(stamp,))
+    try:
         yield from pool.map(_write_one, jobs, chunksize=max(1, len(jobs) // (workers * 8)))
+    finally:
+        pool.stop()
 
 
 def prior_actuals(ledger: Ledger, spec: Spec, fy: FinancialYear, quarter: int | None,

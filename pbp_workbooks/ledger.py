@@ -156,7 +156,9 @@ class Ledger:
 
     # ------------------------------------------------------------------ issued
 
-    def record_issued(self, rows: list[Issued]) -> None:
+    def record_issued(self, rows: list[Issued], before_commit: Callable[[], object] | None = None) -> None:
+        """Record issued workbooks in one transaction. ``before_commit`` runs inside it (generate
+        puts the workbook in place there): if it fails, nothing is recorded."""
         with self.transaction() as c:
             c.executemany(
                 "INSERT INTO issued (template, template_version, kind, year, quarter, partnership, host_school,"
@@ -164,6 +166,8 @@ class Ledger:
                 [(r.template, r.template_version, r.kind, r.year, r.quarter, r.partnership, r.host_school,
                   r.urn, r.token, r.file_name, r.sha256, r.issued_at, r.prefill_json) for r in rows],
             )
+            if before_commit is not None:
+                before_commit()
 
     def issued_by_token(self, token: str) -> Issued | None:
         row = self.conn.execute("SELECT * FROM issued WHERE token = ?", (token,)).fetchone()

@@ -32,7 +32,7 @@ from .spec import Field, Spec
 from .xlsx_safe import Limits, open_workbook
 
 if TYPE_CHECKING:
-    from concurrent.futures import ProcessPoolExecutor
+    from .pools import QuietPool
 
 # Cross-field rules that need more than an expression (a lookup across sections).
 PYTHON_RULES: dict[str, tuple[str, str, str]] = {
@@ -154,13 +154,14 @@ def workers() -> int:
     return min(os.cpu_count() or 1, 8)
 
 
-def pool_for(n_files: int) -> ProcessPoolExecutor | None:
-    """One process per core for a large batch (parsing is CPU-bound); None for a small one."""
+def pool_for(n_files: int) -> QuietPool | None:
+    """One process per core for a large batch (parsing is CPU-bound); None for a small one.
+    Its workers ignore Ctrl-C: the parent stops them (``stop()``)."""
     if n_files < PARALLEL_FROM or workers() < 2:
         return None
-    from concurrent.futures import ProcessPoolExecutor  # with multiprocessing: only when it is used
+    from .pools import QuietPool  # with multiprocessing: only when it is used
 
-    return ProcessPoolExecutor(max_workers=workers(), initializer=_leave_with, initargs=(os.getpid(),))
+    return QuietPool(workers(), initializer=_leave_with, initargs=(os.getpid(),))
 
 
 def _leave_with(parent: int) -> None:
@@ -191,7 +192,7 @@ class Reader:
     """Reads files as they are added: with a pool, workers start on the first files while
     the caller is still archiving the rest. ``results()`` gives them back in order."""
 
-    def __init__(self, limits: Limits, params: dict[str, Any], pool: ProcessPoolExecutor | None) -> None:
+    def __init__(self, limits: Limits, params: dict[str, Any], pool: QuietPool | None) -> None:
         self.limits, self.params, self.pool = limits, params, pool
         self._pending: list[tuple[Path, str, Limits, dict[str, Any]]] = []
         self._parts: list[Future[list[Checked]] | list[Checked]] = []
@@ -242,7 +243,7 @@ def read_many(paths: Sequence[tuple[Path, str]], limits: Limits, params: dict[st
         return reader.results()
     finally:
         if pool is not None:
-            pool.shutdown(cancel_futures=True)
+            pool.stop()
 
 
 def validate_paths(paths: Sequence[tuple[Path, str]], *, ledger: Ledger | None, params: dict[str, Any],
