@@ -42,3 +42,17 @@ def test_nothing_drawn_when_not_a_terminal(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(progress_mod.sys, "stderr", pipe)
     assert list(progress_mod.progress(range(50), 50, "Archiving")) == list(range(50))
     assert pipe.getvalue() == ""
+
+
+def test_a_loop_stopped_half_way_ends_the_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C in the middle: the 'pbp: interrupted ...' line must not be glued to the bar."""
+    term = Terminal()
+    clock = itertools.count()
+    monkeypatch.setattr(progress_mod.sys, "stderr", term)
+    monkeypatch.setattr(progress_mod.time, "monotonic", lambda: next(clock) * 0.1)
+    with pytest.raises(KeyboardInterrupt):
+        for i in progress_mod.progress(range(100), 100, "Recording"):
+            if i == 50:
+                raise KeyboardInterrupt
+    out = term.getvalue()
+    assert out.endswith("48/100 (10/s)\n"), repr(out[-80:])
