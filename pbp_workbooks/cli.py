@@ -19,6 +19,7 @@ COMMANDS = {
     "ingest": "archive, validate and record returned workbooks; write feedback workbooks",
     "status": "which provisions have sent what, what was accepted, what is missing or late",
     "spec": "print a template's fields (defined names, cells, types, rules)",
+    "roster": "check roster.xlsx: every problem with its sheet and cell, or what it holds",
     "consolidate": "build the LA consolidated workbook, headteacher summaries and CSV for a period",
     "demo": "run the whole loop on sample data in a new folder (init, generate, fill, ingest, consolidate)",
 }
@@ -28,7 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="pbp",
         description="Quarterly returns and annual reports for Primary Behaviour Provisions, in Excel.",
-        epilog="Exit codes: 0 all accepted, 1 a file rejected or unreadable, 2 usage or configuration error.",
+        epilog="Exit codes: 0 all accepted, 1 a file rejected or unreadable, 2 usage or configuration error, "
+               "130 interrupted (run the same command again to finish).",
     )
     p.add_argument("--version", action="version", version=f"pbp-workbooks {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -48,12 +50,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PbpError as err:
         print(f"pbp: {err}", file=sys.stderr)
         return err.exit_code
-    except KeyboardInterrupt:
-        print("pbp: interrupted", file=sys.stderr)
+    except KeyboardInterrupt:  # a command with nothing to count (validate, status...): nothing half done
+        print("pbp: interrupted; nothing was left half done: run the same command again to finish", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 1
     except Exception as err:
+        if type(err).__module__ == "sqlite3" and not os.environ.get("PBP_DEBUG"):  # the ledger failed mid-command
+            print(f"pbp: the workspace's ledger (.pbp/ledger.sqlite) could not be used ({err}); nothing more was "
+                  "recorded. Run the command again; if this persists, restore the ledger from a backup",
+                  file=sys.stderr)
+            return 2
         if os.environ.get("PBP_DEBUG"):
             raise
         print(f"pbp: internal error ({type(err).__name__}: {err}); run again with PBP_DEBUG=1 and report it",

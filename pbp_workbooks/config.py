@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import secrets
 import tomllib
 from dataclasses import dataclass, field
@@ -86,43 +87,82 @@ max_sheets = 50
 def _num(section: dict[str, Any], key: str, default: Decimal, where: str) -> Decimal:
     v = section.get(key, default)
     if isinstance(v, bool) or not isinstance(v, int | float | Decimal):
-        raise ConfigError(f"pbp.toml: [{where}] {key} must be a number, not {v!r}")
+        raise ConfigError(f"[{where}] {key} must be a number, not {v!r}")
     d = Decimal(str(v))
     if d < 0:
-        raise ConfigError(f"pbp.toml: [{where}] {key} cannot be negative")
+        raise ConfigError(f"[{where}] {key} cannot be negative")
     return d
 
 
 def _int(section: dict[str, Any], key: str, default: int, where: str) -> int:
     v = section.get(key, default)
     if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
-        raise ConfigError(f"pbp.toml: [{where}] {key} must be a whole number above 0, not {v!r}")
+        raise ConfigError(f"[{where}] {key} must be a whole number above 0, not {v!r}")
     return v
 
 
 def _str(section: dict[str, Any], key: str, default: str, where: str) -> str:
     v = section.get(key, default)
     if not isinstance(v, str) or not v.strip():
-        raise ConfigError(f"pbp.toml: [{where}] {key} must be some text")
+        raise ConfigError(f"[{where}] {key} must be some text")
     return v
 
 
+# Every setting pbp.toml may hold, by section: anything else is a mistake (a misspelt key
+# would otherwise be ignored and its default used without a word).
+KNOWN: dict[str, tuple[str, ...]] = {
+    "la": ("name", "finance_contact"),
+    "thresholds": tuple(Thresholds.__dataclass_fields__),
+    "protection": ("password",),
+    "folders": ("outbox", "feedback", "reports"),
+    "limits": tuple(Limits.__dataclass_fields__),
+}
+
+
+def _nearest(word: str, known: tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
+    return f"did you mean {close[0]}?" if close else f"the settings there are {', '.join(known)}"
+
+
+def _check_names(data: dict[str, Any]) -> None:
+    for name, sec in data.items():
+        if name not in KNOWN:
+            close = difflib.get_close_matches(name, tuple(KNOWN), n=1, cutoff=0.6)
+            hint = f"did you mean [{close[0]}]?" if close else f"the sections are {', '.join(f'[{k}]' for k in KNOWN)}"
+            raise ConfigError(f"[{name}] is not a known section; {hint}")
+        if not isinstance(sec, dict):
+            raise ConfigError(f"[{name}] must be a table")
+        for key in sec:
+            if key not in KNOWN[name]:
+                raise ConfigError(f"[{name}] {key} is not a known setting; {_nearest(key, KNOWN[name])}")
+
+
 def load(path: Path) -> Config:
+    """The settings, or a ConfigError whose one line starts with the file's path."""
     try:
         with path.open("rb") as fh:
             data = tomllib.load(fh)
     except FileNotFoundError:
         raise ConfigError(f"{path} is missing: run 'pbp init' to create a workspace") from None
+    except OSError as err:
+        raise ConfigError(f"{path} cannot be read: {err.strerror or err}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not valid TOML: it is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"pbp.toml is not valid TOML: {err}") from None
-    la, th, pr, fo, li = (data.get(k, {}) for k in ("la", "thresholds", "protection", "folders", "limits"))
-    for name, sec in (("la", la), ("thresholds", th), ("protection", pr), ("folders", fo), ("limits", li)):
-        if not isinstance(sec, dict):
-            raise ConfigError(f"pbp.toml: [{name}] must be a table")
+        raise ConfigError(f"{path} is not valid TOML: {err}") from None
+    try:
+        return _settings(data)
+    except ConfigError as err:
+        raise ConfigError(f"{path}: {err}") from None
+
+
+def _settings(data: dict[str, Any]) -> Config:
+    _check_names(data)
+    la, th, pr, fo, li = (data.get(k, {}) for k in KNOWN)
     d = Thresholds()
     password = _str(pr, "password", "", "protection")
     if len(password) > 255:
-        raise ConfigError("pbp.toml: [protection] password is too long (255 characters at most)")
+        raise ConfigError("[protection] password is too long (255 characters at most)")
     return Config(
         la_name=_str(la, "name", Config.la_name, "la"),
         finance_contact=_str(la, "finance_contact", Config.finance_contact, "la"),

@@ -138,6 +138,11 @@ def load(ws: Workspace, fy: FinancialYear, quarter: int | None = None, *, annual
     if quarter is None:
         quarter = latest_quarter(ws, fy)
     all_status = status_rows(ws, fy, None)
+    if not any(r["issued"] for r in all_status if r["kind"] == KIND and r["quarter"] == quarter):
+        issued = sorted({r["quarter"] for r in all_status if r["kind"] == KIND and r["issued"]})
+        raise UsageError(f"{fy} Q{quarter} was never issued: there is nothing to consolidate. "
+                         + (f"Quarters issued for {fy}: {', '.join(f'Q{q}' for q in issued)}" if issued else
+                            f"Issue it first: pbp generate quarterly --year {fy} --quarter {quarter}"))
     status = [r for r in all_status if r["kind"] == KIND and r["quarter"] <= quarter]
     active = {r["quarter"] for r in status if r["issued"] or r["received"]}
     quarters = sorted(active | {quarter})

@@ -2,7 +2,8 @@
 
 UTF-8 with a byte-order mark, comma-separated, one header row, one row per fact (the
 categories file has the rows of the workbook's Categories table, la_workbook.category_rows).
-Numeric columns are plain numbers, so a negative amount keeps its minus sign. A text cell
+Numeric columns are plain numbers, so a negative amount keeps its minus sign; money
+(``CSV_MONEY_KEYS``) always has two decimals (``412500.00``, never ``412500.0``). A text cell
 that starts with ``=``, ``+``, ``-``, ``@``, TAB or CR gets a leading apostrophe
 (``'=HYPERLINK(...)``). Pupil counts of 1 to 4 are shown as the suppression marker; the
 annual file has the annual overview's suppressed counts (annual_overview.py).
@@ -30,9 +31,14 @@ def csv_text(v: str) -> str:
     return "'" + v if v.startswith(CSV_DANGER) else v
 
 
-def _csv_cell(v: Any) -> str:
+PENNY = Decimal("0.01")
+
+
+def _csv_cell(v: Any, money: bool = False) -> str:
     if v is None:
         return ""
+    if money and isinstance(v, Decimal | int) and not isinstance(v, bool):
+        return str(Decimal(v).quantize(PENNY) + 0)  # + 0: never "-0.00"
     if isinstance(v, bool):
         return "yes" if v else "no"
     if isinstance(v, Decimal):
@@ -54,6 +60,11 @@ CSV_PARTNERSHIP_KEYS = ["year", "reporting_quarter", "partnership", "host_school
                         "surplus_cpd", "surplus_future", "surplus_contingency", "surplus_other", "surplus_planned_total",
                         "surplus_plan_threshold", "unplanned_surplus", "possible_clawback", "financial_status",
                         "placements_outside_ks", "placements_mdm_held"]
+CSV_MONEY_KEYS = frozenset({
+    "budget", "actual_in_quarter", "actual_to_date", "forecast_rest_of_year", "forecast_outturn", "variance",
+    "dsg_allocation", "balance_bf", "other_income", "total_income", "actual_q1", "actual_q2", "actual_q3", "actual_q4",
+    "forecast_balance", "surplus_cpd", "surplus_future", "surplus_contingency", "surplus_other",
+    "surplus_planned_total", "surplus_plan_threshold", "unplanned_surplus"})
 
 
 def partnership_rows(c: Consolidation) -> list[dict[str, Any]]:
@@ -90,7 +101,7 @@ def write_csv(path: Path, keys: Sequence[str], rows: Sequence[dict[str, Any]]) -
             w = csv.writer(fh)
             w.writerow(keys)
             for row in rows:
-                w.writerow([_csv_cell(row[k]) for k in keys])
+                w.writerow([_csv_cell(row[k], k in CSV_MONEY_KEYS) for k in keys])
 
     return write_atomic(path, build)
 

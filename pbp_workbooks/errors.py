@@ -40,3 +40,9 @@ class UnreadableFile(PbpError):
         super().__init__(reason)
         self.code = code
         self.reason = reason
+
+
+class Interrupted(PbpError):
+    """Ctrl-C: the work stopped at a safe point; the message says how far it got (exit 130)."""
+
+    exit_code = 130

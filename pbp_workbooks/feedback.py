@@ -60,8 +60,10 @@ def draft(ws: Workspace, ledger: Ledger | None, checked: Checked, roster: Roster
     cfg = ws.config
     identity = data.identity()
     inputs: dict[str, Any] = dict(data.values)
-    inputs.update(data.raw_text)  # show what they typed, so they can see what to fix
+    inputs.update(data.sent)  # what they typed in each cell the reader reported, so they can see what to fix
     issued = ledger.issued_by_token(identity.issue_token) if ledger is not None else None
+    if issued is not None and ledger is not None:  # made from a superseded workbook: answer with the new one
+        issued = ledger.superseded_by(issued.token) or issued
     if issued is not None:  # the LA's identity and pre-filled values, whatever the file says
         identity = Identity(issued.template, issued.template_version, issued.kind, issued.year, issued.quarter,
                             issued.partnership, issued.host_school, issued.urn, identity.provision, issued.token)
@@ -75,7 +77,8 @@ def draft(ws: Workspace, ledger: Ledger | None, checked: Checked, roster: Roster
                          f"Q{identity.quarter}" if identity.quarter else "Annual")
     except PbpError:  # a roster problem must not stop feedback being written
         due = None
-    marks = [Mark(f.name if f.name in data.spec.by_name else None, f.code, f.severity, f.message)
+    marks = [Mark(f.name if f.name in data.spec.by_name else None, f.code, f.severity, f.message,
+                  tuple(n for n in f.also if n in data.spec.by_name))
              for f in checked.report.findings]
     return Draft(data.spec, identity, inputs, marks, password=cfg.password, params=cfg.thresholds.params(),
                  la_name=cfg.la_name, contact=cfg.finance_contact, due=due,

@@ -9,6 +9,8 @@ import stat
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from .errors import UsageError
+
 _UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f]+')
 
 
@@ -31,8 +33,11 @@ def write_atomic(path: Path, build: Callable[[Path], None]) -> Path:
 
 def expand(paths: Sequence[Path]) -> list[tuple[Path, str]]:
     """(path, shown) for each file given; folders are walked (sorted), skipping hidden files
-    and Office lock files."""
+    and Office lock files. A folder with no file to take is listed itself, so it gets a report
+    ("a folder with no files in it") beside the other files; given nothing else, it is a
+    UsageError (exit 2): "no files found in FOLDER"."""
     out: list[tuple[Path, str]] = []
+    empty: list[str] = []
     for p in paths:
         try:
             st = p.lstat()
@@ -48,10 +53,13 @@ def expand(paths: Sequence[Path]) -> list[tuple[Path, str]]:
                         continue
                     full = Path(root) / name
                     out.append((full, shown(full)))
-            if len(out) == before:  # nothing in it to take: report the folder rather than stay silent
+            if len(out) == before:  # nothing in it to take: say so rather than stay silent
                 out.append((p, shown(p)))
+                empty.append(shown(p))
         else:
             out.append((p, shown(p)))
+    if empty and len(out) == len(empty):
+        raise UsageError(f"no files found in {', '.join(empty)}")
     return out
 
 

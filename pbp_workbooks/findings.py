@@ -37,6 +37,10 @@ TEMPLATE_RULES: dict[str, tuple[str, str, str]] = {
     "T-E006": ("error", "Input cell missing",
                "The cell for '{label}' (defined name {name}) is missing or broken. Copy your figures into a fresh "
                "copy of the template."),
+    "T-E008": ("error", "Workbook replaced by a newer one",
+               "The LA issued a new workbook for {issued} on {detail}, which replaces this one. Copy your figures "
+               "into the new workbook (or into the feedback workbook, which is the new one with your figures) and "
+               "send that back."),
     "T-W007": ("warning", "Sheet protection removed",
                "The {sheet} sheet is no longer protected. The LA checked its locked cells, but please do not remove "
                "the protection."),
@@ -54,6 +58,8 @@ FIELD_RULES: dict[str, tuple[str, str, str]] = {
              "Choose from the drop-down list."),
     "E107": ("error", "Date out of range", "{label}: {value} is not between {start} and {end}."),
     "E108": ("error", "Invalid email address", "{label}: '{value}' is not a valid email address."),
+    "E110": ("error", "Formula in an input cell",
+             "{label}: the cell holds a formula ({value}); type the value, not a formula."),
     "W109": ("warning", "Number typed as text",
              "{label}: the cell holds the text '{value}', read as {read}. Type numbers without £ signs or commas."),
 }
@@ -68,6 +74,9 @@ class Finding:
     cell: str | None = None
     name: str | None = None
     value: Any = None
+    # the other inputs that caused it (a rule on several cells: the ones blank or wrong besides
+    # ``name``), marked on the feedback workbook too; the message names them
+    also: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)

@@ -12,7 +12,7 @@ return is always written as text (sheets.Book), never as a formula.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ from .sheets import (
     put_heading,
     put_num,
     put_text,
+    stamp,
 )
 
 
@@ -493,7 +494,7 @@ def _write_status(book: Book, c: Consolidation) -> None:
 
 
 LOG_COLS = [Col("Period", "text", 12), Col("Partnership", "text", 14), Col("Version", "int", 8),
-            Col("File", "text", 36), Col("Received", "text", 20), Col("File status", "text", 18),
+            Col("File", "text", 36), Col("Received (UTC)", "datetime", 16), Col("File status", "text", 18),
             Col("Official?", "text", 9), Col("Code", "text", 9), Col("Severity", "text", 9), Col("Sheet", "text", 9),
             Col("Cell", "text", 7), Col("Field", "text", 24), Col("Value", "text", 24), Col("Message", "text", 80)]
 
@@ -510,7 +511,7 @@ def _write_log(book: Book, c: Consolidation) -> None:
         ws.write_string(first, 0, "No findings: every file received was accepted without warnings.")
     for i, fd in enumerate(c.findings):
         r = first + i
-        vals = [fd["period"], fd["partnership"], fd["version"], fd["file"], fd["received_at"],
+        vals = [fd["period"], fd["partnership"], fd["version"], fd["file"], stamp(fd["received_at"]),
                 str(fd["file_status"]).replace("_", " "), "Yes" if fd["official"] else "no", fd["code"],
                 fd["severity"], fd["sheet"], fd["cell"], fd["name"], fd["value"], fd["message"]]
         for j, (col, v) in enumerate(zip(LOG_COLS, vals, strict=True)):
@@ -549,7 +550,7 @@ def _write_about(book: Book, c: Consolidation, csv_names: Sequence[str]) -> None
     for i, (text, style) in enumerate(lines):
         ws.write_string(i, 0, text, book.fmt(**style))
     r = len(lines)
-    hdr = ["Period", "Partnership", "Version", "Status", "Received", "File as sent", "Archived copy", "SHA-256"]
+    hdr = ["Period", "Partnership", "Version", "Status", "Received (UTC)", "File as sent", "Archived copy", "SHA-256"]
     for j, h in enumerate(hdr):
         ws.write_string(r, j, h, book.fmt(bold=True, bg_color=HEADER_FILL, border=1))
     for ln in c.all_lines():
@@ -559,8 +560,10 @@ def _write_about(book: Book, c: Consolidation, csv_names: Sequence[str]) -> None
         r += 1
         o = ln.official
         for j, v in enumerate([f"{c.year} Q{q}", prov.partnership, o.version, o.status.replace("_", " "),
-                               o.received_at, o.original_name, o.archive_path, o.sha256]):
-            if isinstance(v, int):
+                               stamp(o.received_at), o.original_name, o.archive_path, o.sha256]):
+            if isinstance(v, datetime):
+                put(book, ws, r, j, "datetime", v)
+            elif isinstance(v, int):
                 put_num(ws, r, j, v)
             else:
                 put_text(ws, r, j, v)

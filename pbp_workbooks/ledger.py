@@ -80,33 +80,58 @@ class Issued:
     prefill_json: str = "{}"
 
 
+DEFAULT_TIMEOUT = 30.0  # seconds to wait for another command that holds the ledger
+
+
+def ledger_error(path: Path, err: sqlite3.Error) -> ConfigError:
+    """A ledger that cannot be used, in one line naming it (a configuration error, exit 2)."""
+    text = str(err)
+    if "locked" in text or "busy" in text:
+        return ConfigError(f"{path} is locked by another program (another pbp command, a backup or a sync tool): "
+                           "wait for it to finish, then run the command again")
+    if isinstance(err, sqlite3.DatabaseError) and ("not a database" in text or "malformed" in text):
+        return ConfigError(f"{path} is damaged or is not a pbp ledger ({text}): restore it from a backup; "
+                           "the files received are kept byte for byte in .pbp/archive/")
+    return ConfigError(f"{path} cannot be used ({text}): check it is the workspace's ledger and that you may "
+                       "write to it")
+
+
 class Ledger:
-    def __init__(self, path: Path, *, timeout: float = 30.0) -> None:
+    def __init__(self, path: Path, *, timeout: float | None = None) -> None:
         if not path.parent.is_dir():
             raise ConfigError(f"{path.parent} is missing: is this a pbp workspace? Run 'pbp init'")
         self.path = path
-        self.conn = sqlite3.connect(path, timeout=timeout, isolation_level=None)
-        self.conn.row_factory = sqlite3.Row
-        self._retry(lambda: self.conn.execute("PRAGMA journal_mode=WAL"))
-        # WAL + NORMAL: a killed process never loses a committed transaction; only a
-        # power cut could lose the last few, and received files stay in the archive.
-        self.conn.execute("PRAGMA synchronous=NORMAL")
-        self.conn.execute("PRAGMA foreign_keys=ON")
-        with self.transaction() as c:
-            for stmt in filter(str.strip, SCHEMA.split(";")):
-                c.execute(stmt)
-            c.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        self.timeout = DEFAULT_TIMEOUT if timeout is None else timeout
+        try:
+            self.conn = sqlite3.connect(path, timeout=self.timeout, isolation_level=None)
+            self.conn.row_factory = sqlite3.Row
+            self._retry(lambda: self.conn.execute("PRAGMA journal_mode=WAL"))
+            # WAL + NORMAL: a killed process never loses a committed transaction; only a
+            # power cut could lose the last few, and received files stay in the archive.
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute("PRAGMA foreign_keys=ON")
+            with self.transaction() as c:
+                for stmt in filter(str.strip, SCHEMA.split(";")):
+                    c.execute(stmt)
+                c.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        except sqlite3.Error as err:
+            raise ledger_error(path, err) from None
 
-    @staticmethod
-    def _retry(fn: Any, attempts: int = 50) -> Any:
-        for i in range(attempts):
+    def _retry(self, fn: Any) -> Any:
+        """``fn``, tried again while another connection holds the ledger, for ``timeout`` seconds
+        in all; then a ConfigError that says so."""
+        deadline = time.monotonic() + self.timeout
+        i = 0
+        while True:
             try:
                 return fn()
             except sqlite3.OperationalError as err:
-                if ("locked" not in str(err) and "busy" not in str(err)) or i == attempts - 1:
+                if "locked" not in str(err) and "busy" not in str(err):
                     raise
-                time.sleep(0.05 * (i + 1))
-        return None
+                if time.monotonic() >= deadline:
+                    raise ledger_error(self.path, err) from None
+                i += 1
+                time.sleep(min(0.05 * i, 1.0))
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -131,7 +156,9 @@ class Ledger:
 
     # ------------------------------------------------------------------ issued
 
-    def record_issued(self, rows: list[Issued]) -> None:
+    def record_issued(self, rows: list[Issued], before_commit: Callable[[], object] | None = None) -> None:
+        """Record issued workbooks in one transaction. ``before_commit`` runs inside it (generate
+        puts the workbook in place there): if it fails, nothing is recorded."""
         with self.transaction() as c:
             c.executemany(
                 "INSERT INTO issued (template, template_version, kind, year, quarter, partnership, host_school,"
@@ -139,9 +166,21 @@ class Ledger:
                 [(r.template, r.template_version, r.kind, r.year, r.quarter, r.partnership, r.host_school,
                   r.urn, r.token, r.file_name, r.sha256, r.issued_at, r.prefill_json) for r in rows],
             )
+            if before_commit is not None:
+                before_commit()
 
     def issued_by_token(self, token: str) -> Issued | None:
         row = self.conn.execute("SELECT * FROM issued WHERE token = ?", (token,)).fetchone()
+        return None if row is None else _issued(row)
+
+    def superseded_by(self, token: str) -> Issued | None:
+        """The workbook that replaced the one issued with ``token`` (``pbp generate --reissue``):
+        the latest issued after it for the same provision and period. Derived from the issue
+        records, so nothing is stored twice."""
+        row = self.conn.execute(
+            "SELECT later.* FROM issued AS old JOIN issued AS later ON later.kind = old.kind AND later.year = old.year"
+            " AND later.quarter IS old.quarter AND later.partnership = old.partnership COLLATE NOCASE"
+            " AND later.id > old.id WHERE old.token = ? ORDER BY later.id DESC LIMIT 1", (token,)).fetchone()
         return None if row is None else _issued(row)
 
     def issued_for(self, kind: str, year: str, quarter: int | None) -> list[Issued]:

@@ -38,7 +38,9 @@ class ReturnData:
     spec: Spec
     meta: dict[str, str]
     values: dict[str, Any]  # every non-formula field: Decimal | int | str | date | None
-    raw_text: dict[str, str] = field(default_factory=dict)  # inputs that held text we could not read
+    # what an input the reader reported held, exactly as typed ('5000 pounds', 2.5 for a whole
+    # number, '=HYPERLINK(...)', '#REF!', '£1,200.50'), for the feedback workbook to show
+    sent: dict[str, Any] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
 
     @property
@@ -177,11 +179,17 @@ def _read_inputs(wb: RawWorkbook, data: ReturnData) -> None:
 
 
 def _convert(spec: Spec, f: Field, raw: RawCell | None, cell: str, data: ReturnData) -> Any:
+    if raw is not None and raw.formula is not None:  # its cached result is not what they typed: never used
+        typed = f"={raw.formula}"
+        data.findings.append(_field_finding(spec, "E110", f, typed, cell))
+        data.sent[f.name] = typed
+        return None
     if raw is None or raw.value is None or (isinstance(raw.value, str) and not raw.value.strip()):
         return None
     v = raw.value
     if raw.type == "e":
         data.findings.append(_field_finding(spec, "E102", f, v, cell, what=_what(f), how=_how(f)))
+        data.sent[f.name] = v
         return None
     t = f.type
     if t in NUMERIC:
@@ -195,9 +203,9 @@ def _convert(spec: Spec, f: Field, raw: RawCell | None, cell: str, data: ReturnD
             number = Decimal(repr(v))
         else:
             parsed = parse_text_number(str(v))
+            data.sent[f.name] = str(v)
             if parsed.value is None or not parsed.certain:
                 data.findings.append(_field_finding(spec, "E102", f, v, cell, what=_what(f), how=_how(f)))
-                data.raw_text[f.name] = str(v)
                 return None
             number = parsed.value
             data.findings.append(_field_finding(spec, "W109", f, v, cell, read=format_value(f, number)))
@@ -205,6 +213,7 @@ def _convert(spec: Spec, f: Field, raw: RawCell | None, cell: str, data: ReturnD
         if t == "integer":
             if number != number.to_integral_value():
                 data.findings.append(_field_finding(spec, "E102", f, v, cell, what=_what(f), how=_how(f)))
+                data.sent.setdefault(f.name, number)  # 2.5 placements: shown as 2.5, not blank
                 return None
             return int(number)
         return number
@@ -212,12 +221,13 @@ def _convert(spec: Spec, f: Field, raw: RawCell | None, cell: str, data: ReturnD
         if isinstance(v, float):
             if not 1 <= v < 2958466:
                 data.findings.append(_field_finding(spec, "E102", f, v, cell, what=_what(f), how=_how(f)))
+                data.sent[f.name] = Decimal(repr(v))
                 return None
             return (_EXCEL_EPOCH + timedelta(days=int(v))).date()
         d = _parse_date(str(v).strip())
         if d is None:
             data.findings.append(_field_finding(spec, "E102", f, v, cell, what=_what(f), how=_how(f)))
-            data.raw_text[f.name] = str(v)
+            data.sent[f.name] = str(v)
         return d
     if isinstance(v, float):
         text = str(int(v)) if v.is_integer() else repr(v)
@@ -284,8 +294,52 @@ def _layout_texts(spec: Spec) -> tuple[tuple[str, str, str], ...]:
                  if t.style in ("label", "header", "section", "total_label"))
 
 
+_SHIFTS = tuple((dr, dc) for dr in range(-10, 11) for dc in range(-3, 4) if (dr, dc) != (0, 0))
+
+
+@cache
+def _label_places(spec: Spec) -> tuple[tuple[int, int], ...]:
+    """(row, column) of each of _layout_texts(spec), 1-based."""
+    return tuple(_row_col(cell) for cell, _text, _stripped in _layout_texts(spec))
+
+
+def _row_col(cell: str) -> tuple[int, int]:
+    letters = cell.rstrip("0123456789")
+    col = 0
+    for ch in letters:
+        col = col * 26 + ord(ch) - 64
+    return int(cell[len(letters):]), col
+
+
+def _cell_name(row: int, col: int) -> str:
+    letters = ""
+    while col:
+        col, rem = divmod(col - 1, 26)
+        letters = chr(65 + rem) + letters
+    return f"{letters}{row}"
+
+
+def _moved(spec: Spec, cells: dict[str, RawCell], first: int) -> bool:
+    """Whether the label expected at ``first`` and the next two are all found at one other
+    place: rows or columns were inserted or deleted there (not a label typed over)."""
+    texts = _layout_texts(spec)[first:first + 3]
+    places = _label_places(spec)[first:first + 3]
+    for dr, dc in _SHIFTS:
+        for (_cell, _text, stripped), (row, col) in zip(texts, places, strict=True):
+            if row + dr < 1 or col + dc < 1:
+                break
+            got = cells.get(_cell_name(row + dr, col + dc))
+            if got is None or got.value is None or str(got.value).strip() != stripped:
+                break
+        else:
+            return True
+    return False
+
+
 def _check_layout(wb: RawWorkbook, data: ReturnData) -> None:
-    """Labels and formulas of the locked layout must be exactly as issued."""
+    """Labels and formulas of the locked layout must be exactly as issued: each one changed
+    in place is reported at its own cell; a row or column inserted or deleted is one
+    finding where the layout first moves (everything after it moved with it)."""
     spec = data.spec
     names = {s.name for s in wb.sheets}
     if spec.sheet not in names:
@@ -298,13 +352,17 @@ def _check_layout(wb: RawWorkbook, data: ReturnData) -> None:
     if any(f.code == "T-E005" for f in data.findings):
         return  # already known to be moved: one finding says where
     cells = sheet.cells
-    for cell, text, stripped in _layout_texts(spec):
+    for i, (cell, text, stripped) in enumerate(_layout_texts(spec)):
         got = cells.get(cell)
         got_text = "" if got is None or got.value is None else str(got.value)
         if got_text.strip() != stripped:
+            if _moved(spec, cells, i):
+                data.findings.append(template_finding(
+                    "T-E005", sheet=spec.sheet, cell=cell, value=got_text,
+                    detail=f"expected '{text}', found '{got_text[:60]}'; rows or columns were inserted or deleted"))
+                return  # one finding is enough: the rest shifted with it
             data.findings.append(template_finding("T-E005", sheet=spec.sheet, cell=cell, value=got_text,
                                                   detail=f"expected '{text}', found '{got_text[:60]}'"))
-            return  # one finding is enough: the rest shifted with it
     for f, cell, expected in _expected_formulas(spec):
         got = cells.get(cell)
         if got is None or _norm_formula(got.formula) != expected:
@@ -312,7 +370,6 @@ def _check_layout(wb: RawWorkbook, data: ReturnData) -> None:
                 "T-E005", sheet=spec.sheet, cell=cell, name=f.name,
                 value=None if got is None else (got.formula or got.value),
                 detail=f"the formula for '{f.label}' was changed or removed"))
-            return
 
 
 __all__ = ["NotOurTemplate", "ReturnData", "expr", "read_return", "read_workbook"]

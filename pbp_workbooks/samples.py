@@ -67,11 +67,14 @@ def filled_values(spec: Spec, fy: FinancialYear, quarter: int, prefilled: dict[s
     # A £30k+ item inside the biggest category, signed by both parties.
     teaching_to_date = values["exp_teaching_staff_to_date"]
     if teaching_to_date >= Decimal(30000):
+        first, second = rng.choice(PEOPLE), rng.choice(PEOPLE)
+        if second == first:  # two signatures are two different people (Q-E214)
+            second = PEOPLE[(PEOPLE.index(first) + 1) % len(PEOPLE)]
         v.update(items_1_date=fy.start + timedelta(days=40), items_1_description="Behaviour specialist teacher (fixed term)",
                  items_1_supplier="Northway Education Staffing Ltd", items_1_category=exp.row_labels[0],
                  items_1_amount=_pounds(float(min(teaching_to_date, Decimal(36000))) * 0.99),
-                 items_1_partnership_signatory=rng.choice(PEOPLE), items_1_partnership_signed=fy.start + timedelta(days=35),
-                 items_1_host_signatory=rng.choice(PEOPLE), items_1_host_signed=fy.start + timedelta(days=36))
+                 items_1_partnership_signatory=first, items_1_partnership_signed=fy.start + timedelta(days=35),
+                 items_1_host_signatory=second, items_1_host_signed=fy.start + timedelta(days=36))
     return make_clean(spec, v, params, rng)
 
 

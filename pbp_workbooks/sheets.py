@@ -20,6 +20,7 @@ from typing import Any
 MONEY_FMT = "£#,##0.00;[Red]-£#,##0.00"
 PCT_FMT = "0.0%"
 DATE_FMT = "dd/mm/yyyy"
+DATETIME_FMT = "dd/mm/yyyy hh:mm"
 HEADER_FILL = "#D9E1F2"
 RAG_FILLS = {"Green": ("#C6EFCE", "#006100"), "Amber": ("#FFEB9C", "#7F6000"), "Red": ("#FFC7CE", "#9C0006"),
              "No data": ("#E7E6E6", "#404040")}
@@ -70,6 +71,19 @@ def put_date(ws: Any, r: int, c: int, v: date | None, f: Any = None) -> None:
         ws.write_datetime(r, c, datetime(v.year, v.month, v.day), f)
 
 
+def put_datetime(ws: Any, r: int, c: int, v: datetime | None, f: Any = None) -> None:
+    """A moment (the ledger's UTC times) as a real Excel date and time."""
+    if v is None:
+        ws.write_blank(r, c, None, f)
+    else:
+        ws.write_datetime(r, c, v.replace(tzinfo=None), f)
+
+
+def stamp(text: str | None) -> datetime | None:
+    """A time the ledger recorded (ISO 8601 text, UTC) as a datetime."""
+    return datetime.fromisoformat(text) if text else None
+
+
 def put_formula(ws: Any, r: int, c: int, formula: str, f: Any, value: Decimal | int | str | None) -> None:
     """A formula with its cached value computed in Python (viewers that never recalculate show it)."""
     cached: Any = "" if value is None else (float(value) if isinstance(value, Decimal | int) else value)
@@ -78,10 +92,11 @@ def put_formula(ws: Any, r: int, c: int, formula: str, f: Any, value: Decimal | 
 
 _KIND_FORMATS: dict[str, dict[str, Any]] = {
     "money": {"num_format": MONEY_FMT}, "pct": {"num_format": PCT_FMT}, "int": {"num_format": "0"},
-    "date": {"num_format": DATE_FMT, "align": "left"}, "text": {"text_wrap": True},
+    "date": {"num_format": DATE_FMT, "align": "left"}, "datetime": {"num_format": DATETIME_FMT, "align": "left"},
+    "text": {"text_wrap": True},
 }
 _WRITERS: dict[str, Callable[..., None]] = {
-    "money": put_num, "pct": put_num, "int": put_num, "date": put_date, "text": put_text,
+    "money": put_num, "pct": put_num, "int": put_num, "date": put_date, "datetime": put_datetime, "text": put_text,
 }
 
 
@@ -105,7 +120,7 @@ def put_heading(book: Book, ws: Any, title: str, note: str | None = None) -> Non
 @dataclass(frozen=True)
 class Col:
     header: str
-    kind: str  # text | money | pct | int | date
+    kind: str  # text | money | pct | int | date | datetime
     width: float = 14
 
 
@@ -118,7 +133,7 @@ def put_header(book: Book, ws: Any, row: int, cols: Sequence[Col]) -> None:
 
 
 def put(book: Book, ws: Any, r: int, c: int, kind: str, v: Any, **extra: Any) -> None:
-    """One cell of a ``Col.kind`` (text | money | pct | int | date), in that kind's format."""
+    """One cell of a ``Col.kind`` (text | money | pct | int | date | datetime), in that kind's format."""
     _WRITERS[kind](ws, r, c, v, book.fmt(**_KIND_FORMATS[kind], **extra))
 
 

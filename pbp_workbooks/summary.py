@@ -22,7 +22,6 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -35,6 +34,7 @@ from .config import Thresholds
 from .consolidation import Consolidation
 from .figures import Figures, gbp, pct_text, ratio
 from .filenames import safe_file_name, write_atomic
+from .interrupts import pause_point
 from .periods import QUARTER_MONTHS
 from .sheets import (
     KPI_FILLS,
@@ -227,13 +227,19 @@ def inputs(c: Consolidation, folder: Path) -> list[SummaryInput]:
 
 def write_summaries(c: Consolidation, folder: Path, *, progress: Any = None) -> list[Path]:
     jobs = inputs(c, folder)
+    pause_point("summaries")
     workers = min(os.cpu_count() or 1, 8)
     if len(jobs) < PARALLEL_FROM or workers < 2:
         done: Iterable[Path] = map(write_summary, jobs)
         return list(progress(done, len(jobs), "Summaries") if progress else done)
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    from .pools import QuietPool
+
+    pool = QuietPool(workers)
+    try:
         done = pool.map(write_summary, jobs, chunksize=max(1, len(jobs) // (workers * 8)))
         return list(progress(done, len(jobs), "Summaries") if progress else done)
+    finally:
+        pool.stop()  # after Ctrl-C too: the workers end the summary in hand, none is left behind
 
 
 # --------------------------------------------------------------------------- the workbook

@@ -6,6 +6,7 @@ goes through pandera as one frame per (template, period).
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import threading
@@ -31,7 +32,7 @@ from .spec import Field, Spec
 from .xlsx_safe import Limits, open_workbook
 
 if TYPE_CHECKING:
-    from concurrent.futures import ProcessPoolExecutor
+    from .pools import QuietPool
 
 # Cross-field rules that need more than an expression (a lookup across sections).
 PYTHON_RULES: dict[str, tuple[str, str, str]] = {
@@ -153,13 +154,14 @@ def workers() -> int:
     return min(os.cpu_count() or 1, 8)
 
 
-def pool_for(n_files: int) -> ProcessPoolExecutor | None:
-    """One process per core for a large batch (parsing is CPU-bound); None for a small one."""
+def pool_for(n_files: int) -> QuietPool | None:
+    """One process per core for a large batch (parsing is CPU-bound); None for a small one.
+    Its workers ignore Ctrl-C: the parent stops them (``stop()``)."""
     if n_files < PARALLEL_FROM or workers() < 2:
         return None
-    from concurrent.futures import ProcessPoolExecutor  # with multiprocessing: only when it is used
+    from .pools import QuietPool  # with multiprocessing: only when it is used
 
-    return ProcessPoolExecutor(max_workers=workers(), initializer=_leave_with, initargs=(os.getpid(),))
+    return QuietPool(workers(), initializer=_leave_with, initargs=(os.getpid(),))
 
 
 def _leave_with(parent: int) -> None:
@@ -190,7 +192,7 @@ class Reader:
     """Reads files as they are added: with a pool, workers start on the first files while
     the caller is still archiving the rest. ``results()`` gives them back in order."""
 
-    def __init__(self, limits: Limits, params: dict[str, Any], pool: ProcessPoolExecutor | None) -> None:
+    def __init__(self, limits: Limits, params: dict[str, Any], pool: QuietPool | None) -> None:
         self.limits, self.params, self.pool = limits, params, pool
         self._pending: list[tuple[Path, str, Limits, dict[str, Any]]] = []
         self._parts: list[Future[list[Checked]] | list[Checked]] = []
@@ -241,7 +243,7 @@ def read_many(paths: Sequence[tuple[Path, str]], limits: Limits, params: dict[st
         return reader.results()
     finally:
         if pool is not None:
-            pool.shutdown(cancel_futures=True)
+            pool.stop()
 
 
 def validate_paths(paths: Sequence[tuple[Path, str]], *, ledger: Ledger | None, params: dict[str, Any],
@@ -318,6 +320,11 @@ def identity_findings(data: ReturnData, ledger: Ledger | None) -> list[Finding]:
             return [template_finding("T-E003", sheet="_meta", value=meta.get("issue_token"))]
         who = f"{issued.partnership} ({issued.host_school}, URN {issued.urn}) for {issued.year}" + (
             f" Q{issued.quarter}" if issued.quarter else "")
+        newer = ledger.superseded_by(issued.token)
+        if newer is not None:
+            day = newer.issued_at[:10]
+            return [template_finding("T-E008", sheet="_meta", value=meta.get("issue_token"), issued=who,
+                                     detail=f"{day[8:10]}/{day[5:7]}/{day[:4]}")]
         for key, expected in (("partnership", issued.partnership), ("host_school", issued.host_school),
                               ("urn", issued.urn), ("financial_year", issued.year),
                               ("quarter", str(issued.quarter or "")), ("template_id", issued.template)):
@@ -370,8 +377,8 @@ def _unread(c: Checked) -> set[str]:
     """Inputs whose value could not be read (text that is not a number, a deleted name):
     already reported once; no other rule should judge them as blank or zero."""
     assert c.data is not None
-    return set(c.data.raw_text) | {f.name for f in c.report.findings
-                                   if f.name and (f.code.endswith("E102") or f.code == "T-E006")}
+    return {f.name for f in c.report.findings
+            if f.name and (f.code.endswith(("E102", "E110")) or f.code == "T-E006")}
 
 
 def depends_on(spec: Spec, names: set[str]) -> set[str]:
@@ -382,6 +389,25 @@ def depends_on(spec: Spec, names: set[str]) -> set[str]:
         if f.formula.names & out:
             out.add(f.name)
     return out
+
+
+@cache
+def _blank_tested(when: Any) -> frozenset[str]:
+    """The names a rule's condition tests with blank(): the cells it asks to be filled in."""
+    return frozenset(arg.id for node in ast.walk(when.tree)
+                     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "blank"
+                     for arg in node.args if isinstance(arg, ast.Name))
+
+
+def _blank_culprits(rule: rules.Rule, values: dict[str, Any]) -> list[str]:
+    """The rule's cells that caused it by being blank (an item's missing signature date, not its
+    partnership signatory, which is filled), in the rule's order; none when it is about figures."""
+    tested = _blank_tested(rule.when)
+    return [n for n in rule.cells if n in tested and _is_blank(values.get(n))]
+
+
+def _is_blank(v: Any) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip())
 
 
 def rule_findings(spec: Spec, values: dict[str, Any], params: dict[str, Any],
@@ -397,10 +423,13 @@ def rule_findings(spec: Spec, values: dict[str, Any], params: dict[str, Any],
         if not calc.failing(check, values, params):
             continue
         message = rules.render(rule.message, rule, lambda n: calc.format_value(spec[n], values.get(n)), params)
-        first = spec[rule.cells[0]]
+        culprits = _blank_culprits(rule, values)
+        if culprits and len(_blank_tested(rule.when) & set(rule.cells)) > 1:  # say which of its cells
+            message += " Blank: " + "; ".join(f"{spec[n].label} ({spec[n].cell})" for n in culprits) + "."
+        first = spec[culprits[0] if culprits else rule.cells[0]]
         value = values.get(first.name)
         out.append(Finding(rule.code, rule.severity, message, first.sheet, first.cell, first.name,
-                           None if value is None else str(value)))
+                           None if value is None else str(value), tuple(culprits[1:])))
     if spec.kind == "quarterly":
         out.extend(_large_item_vs_category(spec, values, tainted))
     return out

@@ -85,6 +85,7 @@ class Mark:
     code: str
     severity: str
     message: str
+    also: tuple[str, ...] = ()  # other cells that caused it, marked the same way
 
 
 class Hole(NamedTuple):
@@ -343,8 +344,8 @@ class WorkbookWriter:
         lists = self._write_meta(wb, meta, fmt)
         by_field: dict[str, list[Mark]] = {}
         for m in marks:
-            if m.field:
-                by_field.setdefault(m.field, []).append(m)
+            for name in (m.field, *m.also) if m.field else ():
+                by_field.setdefault(name, []).append(m)
         self._write_return(wb, ret, fmt, values, lists, by_field)
         check_list = calc.checks(spec, self.quarter, str(self.fy))
         self._write_checks(wb, checks, fmt, values, check_list)

@@ -428,7 +428,7 @@ def _read_file(path: Path, limits: Limits) -> bytes:
     if stat.S_ISLNK(st.st_mode):
         raise problem("F-E002")
     if stat.S_ISDIR(st.st_mode):
-        raise problem("F-E001", "is a folder, not a file")
+        raise problem("F-E001", "is a folder with no files in it (hidden files and ~$ lock files are skipped)")
     if not stat.S_ISREG(st.st_mode):
         raise problem("F-E001", "is not a regular file (a device, pipe or socket)")
     _check_size(st.st_size, limits)

@@ -16,6 +16,7 @@ import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -196,7 +197,7 @@ SUMMARY_MEASURES = {
     "Annual budget": lambda e: e.total("budget"),
     "Actual to date": lambda e: e.total("to_date"),
     "Forecast outturn": lambda e: e.total("outturn"),
-    "Variance (outturn − budget)": lambda e: e.total("variance"),
+    "Variance (+ over budget, − under)": lambda e: e.total("variance"),
     "Forecast year-end balance": lambda e: e.balance,
 }
 
@@ -255,7 +256,7 @@ def test_category_table_is_tidy_filtered_and_reconciles(scenario, book, expected
         e = expected.get((q, p))
         got = {k: pence(row[head[h]]) for k, h in (("budget", "Annual budget"), ("actual_in_quarter", "Actual in quarter"),
                                                    ("to_date", "Actual to date"), ("forecast", "Forecast rest of year"),
-                                                   ("outturn", "Forecast outturn"), ("variance", "Variance"))}
+                                                   ("outturn", "Forecast outturn"), ("variance", "Variance (+ over, − under)"))}
         if e is None:
             assert set(got.values()) == {None}, (q, p, cat)
             assert row[head["Return status"]].startswith(("MISSING", "REJECTED"))
@@ -330,6 +331,31 @@ def test_data_quality_log_lists_findings_of_every_file(book) -> None:
     south = [r for r in rows if r[1] == "South" and r[0] == "2025-26 Q2"]
     assert [(r[7], r[8], r[6]) for r in south] == [("Q-E108", "error", "no")]
     assert south[0][12] == "bursar at southmead"
+
+
+ISO_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?Z?)?$")
+
+
+def test_dates_are_real_dates_in_every_sheet(scenario: Scenario, book) -> None:
+    """Summary, Returns status, Data quality, About and the headteacher summaries: a date or a
+    time is an Excel date (sortable, shown dd/mm/yyyy), never ISO text."""
+    books = {scenario.workbook.name: book}
+    for path in sorted(scenario.folder.glob("summary - *.xlsx")):
+        books[path.name] = openpyxl.load_workbook(path, data_only=True)
+    assert len(books) == 6
+    for name, wb in books.items():
+        for ws in wb.worksheets:
+            for row in ws.iter_rows():
+                for cell in row:
+                    if ws.title == "Data quality" and cell.column == 13:
+                        continue  # the Value column: what the school typed, as typed
+                    assert not (isinstance(cell.value, str) and ISO_TEXT.match(cell.value)), \
+                        (name, ws.title, cell.coordinate, cell.value)
+    log = book["Data quality"]
+    assert log["E4"].value == "Received (UTC)"
+    received = [r[4] for r in log.iter_rows(min_row=5, values_only=True) if r[0]]
+    assert received and all(isinstance(v, datetime) for v in received), received[:3]
+    assert log["E5"].number_format == "dd/mm/yyyy hh:mm"
 
 
 # --------------------------------------------------------------------------- text stays text
@@ -506,6 +532,19 @@ def test_csv_export_reconciles_and_neutralises_text(scenario, expected) -> None:
         assert Decimal(r["actual_to_date"]) == e.total("to_date")
         assert Decimal(r["variance"]) == e.total("variance")  # negative numbers keep their minus sign
     assert {r["return_status"] for r in parts if r["reporting_quarter"] == "2"} == {"accepted", "rejected", "missing"}
+
+
+def test_csv_money_always_has_two_decimals(scenario) -> None:
+    from pbp_workbooks.csv_export import CSV_MONEY_KEYS
+
+    penny = re.compile(r"^-?\d+\.\d\d$")
+    seen = 0
+    for which in ("categories", "partnerships"):
+        for r in read_csv(scenario.csv(which)):
+            for k in CSV_MONEY_KEYS & set(r):
+                assert r[k] == "" or penny.match(r[k]), (which, k, r[k])
+                seen += r[k] != ""
+    assert seen > 100
 
 
 def test_csv_neutralising_rule() -> None:

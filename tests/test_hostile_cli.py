@@ -271,6 +271,7 @@ class Case:
     fragment: str
     archived: bool = True  # ingest keeps the bytes and records them (False: nothing to keep)
     ours: bool = False  # one of our returns (identity read, feedback written)
+    alone: str | None = None  # given on its own, both commands refuse it (exit 2) saying this; beside others, a report
 
 
 def _bytes(data: bytes) -> Callable[[Path, Path], None]:
@@ -376,7 +377,8 @@ CASES = [
     Case("zip slip.xlsx", _zip_slip, "unreadable", "F-E018", "refused for safety"),
     Case("forty thousand.xlsx", _long_text, "unreadable", "F-E028", "more text than Excel allows"),
     Case("link to a return.xlsx", _symlink, "unreadable", "F-E002", "symbolic link", archived=False),
-    Case("Return Q2 folder.xlsx", _folder, "unreadable", "F-E001", "folder", archived=False),
+    Case("Return Q2 folder.xlsx", _folder, "unreadable", "F-E001", "folder", archived=False,
+         alone="pbp: no files found in "),
     Case("pipe.xlsx", _fifo, "unreadable", "F-E001", "not a regular file", archived=False),
     Case("does not exist.xlsx", _nothing, "unreadable", "F-E001", "does not exist", archived=False),
     Case(UNICODE_NAME, _copy, "rejected", "Q-E101", "is blank. Fill it in", ours=True),
@@ -566,6 +568,9 @@ def test_validate_outside_a_workspace(tmp_path: Path, lab: Lab) -> None:
 def test_hostile_file_validate(lab: Lab, case: Case) -> None:
     path = lab.paths[case.name]
     run = lab.validate[case.name]
+    if case.alone is not None:
+        assert run.rc == 2 and run.err == f"{case.alone}{path}\n" and run.out == "", run.where()
+        return
     assert run.rc == 1 and run.err == "", run.where()
     report = single_report(run, path)
     assert report["status"] == case.status, run.where()
@@ -584,6 +589,9 @@ def test_hostile_file_validate(lab: Lab, case: Case) -> None:
 def test_hostile_file_ingest(lab: Lab, case: Case) -> None:
     path = lab.paths[case.name]
     run = lab.ingest[case.name]
+    if case.alone is not None:
+        assert run.rc == 2 and run.err == f"{case.alone}{path}\n" and run.out == "", run.where()
+        return
     assert run.rc == 1 and run.err == "", run.where()
     report = single_report(run, path)
     assert report["status"] == case.status

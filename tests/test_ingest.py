@@ -212,3 +212,27 @@ def test_a_large_batch_in_worker_processes_gives_what_one_process_gives(workspac
     code, reports, _rows, books = parallel
     assert code == 1 and len(books) == sum(1 for r in reports if r.get("feedback")) >= 5
     assert not [p for p in workspace.root.rglob("*") if p.name.endswith(".tmp")]  # no draft left behind
+
+
+def test_validate_outside_a_workspace_says_the_token_was_not_checked(workspace, clean_north: Path, tmp_path: Path,
+                                                                    monkeypatch, capsys) -> None:
+    inside = main(["validate", str(clean_north)])
+    assert inside == 0 and "token not checked" not in capsys.readouterr().out
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert main(["validate", str(clean_north)]) == 0
+    out = capsys.readouterr().out
+    assert f"OK   accepted: {clean_north} [North 2025-26 Q2]; token not checked (no workspace)\n" in out
+    code, [r] = run_json(capsys, "validate", str(clean_north))
+    assert code == 0 and r["status"] == "accepted" and r["token_checked"] is False
+
+
+def test_a_duplicate_says_where_its_bytes_are_archived(workspace, clean_north: Path, tmp_path: Path, capsys) -> None:
+    code, [first] = run_json(capsys, "ingest", str(clean_north))
+    assert code == 0 and first["new"] is True
+    again = tmp_path / "again.xlsx"
+    shutil.copyfile(clean_north, again)
+    code, [dup] = run_json(capsys, "ingest", str(again))
+    assert code == 0 and dup["new"] is False and dup["duplicate_of"] == clean_north.name
+    assert dup["archived"] == first["archived"] and (workspace.root / dup["archived"]).read_bytes() == again.read_bytes()

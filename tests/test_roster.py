@@ -34,7 +34,8 @@ def test_sample_roster_reads_back(workspace) -> None:
     [
         ("Allocations", "C5", None, "sheet Allocations, cell C5: DSG allocation is missing"),
         ("Allocations", "C2", "four hundred", "sheet Allocations, cell C2: 'four hundred' is not an amount of money"),
-        ("Provisions", "C3", "990101", "sheet Provisions, row 3: duplicate URN 990101 (also row 2)"),
+        ("Provisions", "C3", "990101", "sheet Provisions, cell C3: duplicate URN 990101 (also row 2)"),
+        ("Allocations", "B3", "2025/26", "sheet Allocations, cell B3: '2025/26' is not a financial year"),
         ("Provisions", "C2", "12AB", "sheet Provisions, cell C2: '12AB' is not a URN"),
         ("Due dates", "C2", "soon", "sheet Due dates, cell C2: 'soon' is not a date"),
         ("Member schools", "D2", -4, "sheet Member schools, cell D2: -4 is not a whole number"),
@@ -81,3 +82,76 @@ def test_roster_that_is_not_a_workbook(workspace) -> None:
 def test_init_refuses_an_existing_workspace(workspace, capsys) -> None:
     assert main(["init", str(workspace.root)]) == 2
     assert "already a pbp workspace" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- the roster explains itself
+
+
+def test_roster_opens_on_instructions_made_from_the_column_definitions(workspace) -> None:
+    wb = openpyxl.load_workbook(workspace.roster_path)
+    assert wb.sheetnames == ["Instructions", *(sd.name for sd in roster.SHEETS)]
+    assert wb.active.title == "Instructions"
+    rows = [tuple(c.value for c in row) for row in wb["Instructions"].iter_rows()]
+    text = [r[0] for r in rows if r[0]]
+    for sd in roster.SHEETS:
+        assert f"Sheet {sd.name}" in text and sd.purpose in text
+        for col in sd.columns:
+            found = [r for r in rows if r[0] == col.heading and r[2] and r[2].startswith(col.help)]
+            assert found and {r[1] for r in found} == {"required" if col.required else "optional"}, col
+    for how in ("Add a partnership", "Add a school to a partnership", "Add a financial year"):
+        assert how in text
+    assert any("pbp roster check" in t for t in text)
+
+
+def test_roster_check_says_what_a_good_roster_holds(workspace, capsys) -> None:
+    assert main(["roster", "check"]) == 0
+    out = capsys.readouterr().out
+    assert out == ("roster.xlsx holds 5 partnerships (North, East, South, West, Central); DSG allocations for "
+                   "2024-25, 2025-26, 2026-27; due dates for 2024-25, 2025-26, 2026-27; 24 member schools.\n")
+
+
+def test_roster_check_lists_every_problem_and_commands_give_the_first(workspace, capsys) -> None:
+    wb = openpyxl.load_workbook(workspace.roster_path)
+    wb["Provisions"]["C3"] = "990101"
+    wb["Allocations"]["C2"] = "four hundred"
+    wb["Allocations"]["C5"] = None
+    wb["Due dates"]["B3"] = "Q9"
+    wb["Member schools"]["A4"] = "Nrth"
+    wb.save(workspace.roster_path)
+    assert main(["roster", "check"]) == 2
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        "roster.xlsx, sheet Provisions, cell C3: duplicate URN 990101 (also row 2)",
+        "roster.xlsx, sheet Allocations, cell C2: 'four hundred' is not an amount of money; enter a number like "
+        "412500.00",
+        "roster.xlsx, sheet Allocations, cell C5: DSG allocation is missing",
+        "roster.xlsx, sheet Due dates, cell B3: 'Q9' is not a return; use one of Q1, Q2, Q3, Q4, Annual",
+        "roster.xlsx, sheet Member schools, cell A4: partnership 'Nrth' is not on the Provisions sheet (spell it as "
+        "it is there)",
+        f"5 problems in {workspace.roster_path}: fix them in Excel (its Instructions sheet says what each column "
+        "holds) and run 'pbp roster check' again.",
+    ]
+    first = f"pbp: {out[0]} (and 4 more problems: run 'pbp roster check' to list them)\n"
+    for argv in (["generate", "quarterly", "--year", "2025-26", "--quarter", "1"], ["status", "--year", "2025-26"]):
+        assert main(argv) == 2, argv
+        assert capsys.readouterr().err == first, argv
+
+
+def test_roster_check_notes_gaps_that_are_allowed(workspace, capsys) -> None:
+    wb = openpyxl.load_workbook(workspace.roster_path)
+    ws = wb["Allocations"]
+    row = next(r for r in range(2, ws.max_row + 1)
+               if (ws.cell(r, 1).value, ws.cell(r, 2).value) == ("Central", "2024-25"))
+    ws.delete_rows(row)
+    wb.save(workspace.roster_path)
+    assert main(["roster", "check"]) == 0
+    out = capsys.readouterr().out
+    assert "note: no DSG allocation for Central in 2024-25: that year's workbooks cannot be issued until there is " \
+           "one\n" in out
+
+
+def test_roster_check_outside_a_workspace(tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PBP_WORKSPACE", raising=False)
+    assert main(["roster", "check"]) == 2
+    assert "no pbp.toml in" in capsys.readouterr().err

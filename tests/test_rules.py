@@ -11,6 +11,7 @@ and the copy is validated by the LA's pipeline (``validate_paths`` with the ledg
 from __future__ import annotations
 
 import re
+import sqlite3
 import zipfile
 from collections import Counter
 from collections.abc import Callable
@@ -250,14 +251,15 @@ def _(iss: Issued, v: dict[str, Any]) -> Case:
 @case("Q-E203")
 def _(iss: Issued, v: dict[str, Any]) -> Case:
     assert v["items_1_amount"] >= 30000
-    return Case("Q-E203", {"items_1_host_signatory": None}, name="items_1_partnership_signatory", isolated=True,
-                says=("Item 1", format_gbp(v["items_1_amount"]), "host school signatory"))
+    return Case("Q-E203", {"items_1_host_signatory": None}, name="items_1_host_signatory", isolated=True,
+                says=("Item 1", format_gbp(v["items_1_amount"]), "host school signatory",
+                      f"Blank: Item 1: Host school signatory ({iss.cells['items_1_host_signatory'][1]})."))
 
 
 @case("Q-E204")
 def _(iss: Issued, v: dict[str, Any]) -> Case:
-    return Case("Q-E204", {"items_1_supplier": None}, name="items_1_date", isolated=True,
-                says=("Item 1 is only partly filled in", "supplier"))
+    return Case("Q-E204", {"items_1_supplier": None}, name="items_1_supplier", isolated=True,
+                says=("Item 1 is only partly filled in", "supplier", "Blank: Item 1: Supplier"))
 
 
 @case("Q-W205")
@@ -507,6 +509,22 @@ def _(iss: Issued, v: dict[str, Any]) -> Case:
                 says=("issue token is not in the LA's records",))
 
 
+@case("T-E008")
+def _(iss: Issued, v: dict[str, Any]) -> Case:
+    """A workbook issued before the current one (as if North's Q2 was issued, then re-issued)."""
+    con = sqlite3.connect(iss.root / ".pbp" / "ledger.sqlite")
+    with con:
+        con.execute("INSERT OR IGNORE INTO issued (id, template, template_version, kind, year, quarter, partnership,"
+                    " host_school, urn, token, file_name, sha256, issued_at, prefill_json) SELECT -1, template,"
+                    " template_version, kind, year, quarter, partnership, host_school, urn, 'feedfacefeedface',"
+                    " file_name, sha256, '2025-06-01T09:00:00.000000Z', prefill_json FROM issued"
+                    " WHERE partnership = 'North' AND kind = 'quarterly' AND quarter = ?", (QUARTER,))
+    con.close()
+    return Case("T-E008", edit=set_meta("issue_token", "feedfacefeedface"), at=("_meta", None), isolated=True,
+                says=("The LA issued a new workbook for North (Northfield Primary School, URN 990101) for 2025-26 Q2 on",
+                      "which replaces this one"))
+
+
 @case("T-E004-cell")
 def _(iss: Issued, v: dict[str, Any]) -> Case:
     return Case("T-E004", {"partnership": "South"}, name="partnership", isolated=True,
@@ -540,6 +558,43 @@ def _(iss: Issued, v: dict[str, Any]) -> Case:
                 says=("formula for 'Total income available' was changed or removed", "edit formulas"))
 
 
+def test_every_locked_cell_typed_over_is_reported_at_its_own_cell(issued: Issued, tmp_path: Path) -> None:
+    """Sheet unprotected, three formulas and a label typed over in place: four findings, one
+    at each cell (not just the first one), in one pass."""
+    sheet, label = label_cell(issued.files["North"], "Support staff")
+
+    def edit(wb: Workbook) -> None:
+        wb["Return"].protection.sheet = False
+        for name, value in (("total_income", 500000), ("exp_teaching_staff_to_date", 1), ("forecast_balance", 0)):
+            put(wb, name, value)
+        wb[sheet][label] = "Support staff (TAs)"
+
+    dst = tmp_path / "typed over.xlsx"
+    fill_openpyxl(issued.files["North"], dst, issued.clean("North", 0), edit=edit)
+    [report] = validate_files([dst], issued.root)
+    t = [(f.sheet, f.cell) for f in of(report, "T-E005")]
+    assert sorted(t) == sorted([(sheet, label), *(where(issued, n) for n in ("total_income",
+                                                                         "exp_teaching_staff_to_date",
+                                                                         "forecast_balance"))]), t
+    assert [f.code for f in report.findings if f.code != "T-E005"] == ["T-W007"]
+
+
+def test_rows_inserted_without_moving_the_names_are_one_finding(issued: Issued, tmp_path: Path) -> None:
+    """A tool that inserts rows but leaves the defined names where they were: every label below
+    has moved, and that is one finding where the layout first moves, not one per label."""
+
+    def edit(wb: Workbook) -> None:
+        ws = wb["Return"]
+        ws.insert_rows(next(c.row for c in ws["A"] if c.value == "Sign-off"), 2)
+
+    dst = tmp_path / "rows inserted.xlsx"
+    fill_openpyxl(issued.files["North"], dst, issued.clean("North", 0), edit=edit)
+    [report] = validate_files([dst], issued.root)
+    [t] = of(report, "T-E005")
+    assert "rows or columns were inserted or deleted" in t.message
+    assert "expected 'Sign-off'" in t.message
+
+
 def insert_row_before(title: str) -> Callable[[Workbook], None]:
     """What Excel does when a row is inserted above ``title``: everything below moves down
     one row, and so do the defined names that point there."""
@@ -569,6 +624,16 @@ def _(iss: Issued, v: dict[str, Any]) -> Case:
     moved = f"{cell[0]}{int(cell[1:]) + 1}"
     return Case("T-E005", edit=insert_row_before("Sign-off"), at=(sheet, cell),
                 says=("'Headteacher (name)' has moved to " + moved, "insert rows"))
+
+
+@case("Q-E110")
+def _(iss: Issued, v: dict[str, Any]) -> Case:
+    def edit(wb: Workbook) -> None:  # typed as a formula (no apostrophe): was reported as "is blank"
+        sheet, cell = iss.cells["prepared_by"]
+        wb[sheet][cell] = '=HYPERLINK("http://example.org","Jo Bloggs")'
+
+    return Case("Q-E110", edit=edit, name="prepared_by", isolated=True,
+                says=("Prepared by (name): the cell holds a formula (=HYPERLINK(", "type the value, not a formula"))
 
 
 @case("T-E006")
@@ -745,7 +810,7 @@ def test_every_problem_of_a_broken_return_comes_back_in_one_pass(issued: Issued,
         at("Q-E102", "balance_bf"), at("Q-W109", "other_income"), at("Q-W213", "other_income_description"),
         at("Q-E103", "exp_teaching_staff_budget"), at("Q-E201", "exp_teaching_staff_commentary"),
         at("Q-E104", "exp_support_staff_q3"), at("Q-E202", "other_description"), at("Q-E106", "overhead_agreed"),
-        at("Q-E209", "overhead_agreed"), at("Q-E203", "items_1_partnership_signatory"), at("Q-E204", "items_2_date"),
+        at("Q-E209", "overhead_agreed"), at("Q-E203", "items_1_host_signed"), at("Q-E204", "items_2_supplier"),
         at("Q-W205", "items_2_amount"), at("Q-E211", "placements_mdm_held"), at("Q-E212", "declaration"),
         at("T-E004", "partnership"), ("T-W007", None), at("T-E006", "surplus_other_description"),
     }

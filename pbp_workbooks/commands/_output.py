@@ -49,6 +49,8 @@ def emit(reports: Sequence[FileReport], as_json: bool) -> int:
                     who += f", version {r.extra['version']}"
                 who += "]"
             dup = " (already received: not counted again)" if r.extra.get("duplicate_of") else ""
+            if r.extra.get("token_checked") is False:
+                dup += "; token not checked (no workspace)"
             print(_line(f"{SYMBOL[r.status]} {r.status.replace('_', ' ')}: {r.file}{who}{dup}"))
             for f in r.findings:
                 where = f"{f.sheet}!{f.cell}" if f.sheet and f.cell else "file"

@@ -15,6 +15,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..consolidate import consolidate
+    from ..errors import Interrupted
     from ..periods import FinancialYear, parse_quarter
     from ..progress import progress
     from ..workspace import find
@@ -22,7 +23,11 @@ def run(args: argparse.Namespace) -> int:
     fy = FinancialYear.parse(args.year)
     quarter = parse_quarter(args.quarter) if args.quarter is not None else None
     ws = find()
-    out = consolidate(ws, fy, quarter, args.out, summaries=not args.no_summaries, progress=progress)
+    try:
+        out = consolidate(ws, fy, quarter, args.out, summaries=not args.no_summaries, progress=progress)
+    except KeyboardInterrupt:
+        raise Interrupted("interrupted: consolidate records nothing, and each file it wrote is complete; run the "
+                          "same command again to finish") from None
     data = out.data
     lines = data.headline()
     print(f"Consolidated {data.period} from the official (latest accepted) returns:")

@@ -9,6 +9,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--year", required=True, help="financial year, e.g. 2025-26")
     p.add_argument("--quarter", help="1-4 (quarterly returns only)")
     p.add_argument("--out", type=Path, help="output folder (default: the workspace's outbox/<period>)")
+    p.add_argument("--reissue", action="store_true",
+                   help="issue new workbooks for a period already issued: the ones sent before are superseded, and "
+                        "a return made from one of them is refused")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -27,8 +30,14 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError("the annual report has no quarter; leave out --quarter")
         quarter = None
     ws = find()
-    written = generate(ws, args.kind, fy, quarter, args.out)
+    written = generate(ws, args.kind, fy, quarter, args.out, reissue=args.reissue)
     for path in written:
         print(path)
     print(f"{len(written)} workbook(s) written and recorded in the ledger.")
+    if written.kept:
+        print(f"Already issued for this period, left as they were: {', '.join(written.kept)} "
+              "(--reissue replaces them).")
+    if written.replaced:
+        print(f"Re-issued for {', '.join(written.replaced)}: the workbooks sent before are superseded, and a return "
+              "made from one of them is refused (T-E008).")
     return 0

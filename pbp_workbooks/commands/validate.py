@@ -14,12 +14,12 @@ def run(args: argparse.Namespace) -> int:
     from ..filenames import expand
     from ..ledger import Ledger
     from ..validation import limits_from, validate_paths
-    from ..workspace import find
+    from ..workspace import NoWorkspace, find
     from ._output import emit
 
     try:
         ws = find()
-    except ConfigError:  # outside a workspace: check everything but the issue token
+    except NoWorkspace:  # outside a workspace: check everything but the issue token
         from ..config import Config
 
         cfg, ledger = Config(), None
@@ -35,4 +35,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if ledger is not None:
             ledger.close()
+    if ledger is None:  # say so: "accepted" outside a workspace does not mean the LA issued it
+        for c in checked:
+            if c.report.identity is not None:
+                c.report.extra["token_checked"] = False
     return emit([c.report for c in checked], args.json)
