@@ -51,8 +51,9 @@ def version_of(path: Path) -> int:
         conn.close()
 
 
-def test_the_fixture_is_a_first_release_ledger() -> None:
-    path = FIXTURE / ".pbp" / "ledger.sqlite"
+def test_the_fixture_is_a_first_release_ledger(tmp_path: Path) -> None:
+    assert sorted(p.name for p in (FIXTURE / ".pbp").iterdir()) == ["ledger.sqlite"]  # no -wal: nothing uncommitted
+    path = Path(shutil.copy(FIXTURE / ".pbp" / "ledger.sqlite", tmp_path))  # a WAL reader would leave -shm files
     assert version_of(path) == 1
     before = rows(path)
     assert len(before["issued"]) == 15 and len(before["received"]) == 20
