@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import re
+import shutil
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from xml.etree import ElementTree as ET
 
 import openpyxl
 import pytest
+from datapackage_check import check_package, errors, frictionless_validate
 from fill import clean_values, fill_openpyxl, read_inputs, workspace_env
 
 from pbp_workbooks import demo
@@ -506,6 +508,33 @@ def test_csv_export_reconciles_and_neutralises_text(scenario, expected) -> None:
         assert Decimal(r["actual_to_date"]) == e.total("to_date")
         assert Decimal(r["variance"]) == e.total("variance")  # negative numbers keep their minus sign
     assert {r["return_status"] for r in parts if r["reporting_quarter"] == "2"} == {"accepted", "rejected", "missing"}
+
+
+def test_csv_export_is_a_valid_frictionless_data_package(scenario) -> None:
+    package = check_package(scenario.folder)
+    categories, partnerships = package["resources"]
+    assert categories["schema"]["primaryKey"] == ["year", "reporting_quarter", "partnership", "category_key"]
+    assert categories["schema"]["foreignKeys"][0]["reference"]["resource"] == "partnerships"
+    keys = next(f for f in categories["schema"]["fields"] if f["name"] == "category_key")
+    assert keys["constraints"]["enum"] == list(CATEGORIES.row_keys)
+    assert partnerships["schema"]["primaryKey"] == ["year", "reporting_quarter", "partnership"]
+
+
+@pytest.mark.parametrize(("file", "old", "new", "error"), [
+    ("categories", ",accepted,", ",acepted,", "constraint-error"),  # not a state
+    ("partnerships", ",accepted,", ",accepted,x", "type-error"),  # a version that is not a number
+    ("categories", ",North,", ",Nowhere,", "foreign-key"),  # a category line without its partnership line
+])
+def test_frictionless_finds_a_csv_that_breaks_its_schema(scenario, tmp_path: Path, file: str, old: str, new: str,
+                                                          error: str) -> None:
+    folder = tmp_path / "copy"
+    shutil.copytree(scenario.folder, folder, ignore=shutil.ignore_patterns("*.xlsx"))
+    path = folder / scenario.csv(file).name
+    text = path.read_text(encoding="utf-8-sig")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8-sig")
+    report = frictionless_validate(folder / "datapackage.json")
+    assert not report["valid"] and error in {t for t, _ in errors(report)}, errors(report)
 
 
 def test_csv_neutralising_rule() -> None:

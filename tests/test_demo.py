@@ -9,6 +9,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from datapackage_check import check_package
 
 from pbp_workbooks.cli import main
 from pbp_workbooks.demo import ANNUAL_PROBLEM, MARKER, PROBLEMS, RETURNS, prepare
@@ -129,3 +130,13 @@ def test_demo_is_deterministic(demo_dir: tuple[Path, str], tmp_path: Path) -> No
     assert strip(out) == strip(out2)
     annual = Path("reports", "2025-26 Q2", "PBP consolidated 2025-26 Q2 - annual.csv")
     assert (root / annual).read_bytes() == (again / annual).read_bytes()
+
+
+def test_demo_csv_exports_are_a_valid_frictionless_data_package(demo_dir: tuple[Path, str]) -> None:
+    root, out = demo_dir
+    reports = root / "reports" / "2025-26 Q2"
+    package = check_package(reports)
+    assert [r["name"] for r in package["resources"]] == ["categories", "partnerships", "annual"]
+    annual = (reports / "PBP consolidated 2025-26 Q2 - annual.csv").read_text(encoding="utf-8-sig")
+    assert ",c,c," in annual  # suppressed counts and shares: declared missing values, not type errors
+    assert "reports/2025-26 Q2/datapackage.json" in out
