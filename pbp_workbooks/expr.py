@@ -20,7 +20,7 @@ from functools import cached_property
 from typing import Any
 
 from .errors import SpecError
-from .money import PENNY, round_pence
+from .money import round_pence
 
 FUNCTIONS = {"sum", "abs", "max", "min", "ratio", "blank", "money", "count_blank"}
 
@@ -328,4 +328,4 @@ def _compare(a: Any, op: ast.cmpop, b: Any) -> bool:
     return bool(x >= y)
 
 
-__all__ = ["PENNY", "Expr", "evaluate", "parse", "to_excel"]
+__all__ = ["Expr", "evaluate", "parse", "to_excel"]
