@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
-from xlsx_compare import differences
+from xlsx_compare import parts
 
 from pbp_workbooks import roster as roster_mod
 
@@ -29,6 +30,15 @@ def _make_module() -> ModuleType:
 make = _make_module()
 
 
+# which program wrote the file (openpyxl names its own version since 3.1.5): not the sample's content
+_WRITER = re.compile(rb"<(Application|AppVersion)>[^<]*</\1>")
+
+
+def content(path: Path) -> dict[str, bytes]:
+    """The file's parts, without timestamps and the writing program's name and version."""
+    return {name: _WRITER.sub(b"", data) if name == "docProps/app.xml" else data for name, data in parts(path).items()}
+
+
 def validate(path: Path, cwd: Path) -> tuple[int, list[dict[str, object]]]:
     """`pbp validate --json FILE` as a person runs it, outside any workspace."""
     run = subprocess.run([sys.executable, "-m", "pbp_workbooks", "validate", "--json", str(path)], cwd=cwd,
@@ -42,7 +52,7 @@ def test_the_committed_samples_are_what_the_generator_makes_today(tmp_path: Path
     committed = sorted(p.name for p in SAMPLES.glob("*.xlsx"))
     assert committed == sorted(p.name for p in made)
     for p in made:
-        assert differences(p, SAMPLES / p.name) == [], f"samples/{p.name} is stale: run 'python samples/make.py'"
+        assert content(p) == content(SAMPLES / p.name), f"samples/{p.name} is stale: run 'python samples/make.py'"
 
 
 @pytest.mark.parametrize("name", [make.CLEAN, make.ANNUAL])
