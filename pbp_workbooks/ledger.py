@@ -165,7 +165,7 @@ class Ledger:
             self._open(path)
         except sqlite3.DatabaseError as err:
             self.conn.close()
-            if isinstance(err, sqlite3.OperationalError):
+            if type(err) is not sqlite3.DatabaseError:  # locked, a constraint: not a damaged file
                 raise
             raise ConfigError(f"{path} is not a pbp ledger ({err}): restore it from a backup") from None
         except BaseException:

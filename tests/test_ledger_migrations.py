@@ -129,14 +129,22 @@ def test_later_migrations_run_in_order_once_and_keep_every_row(old_ws: Workspace
     assert rows(old_ws.ledger_path) == before
 
 
-def test_a_failing_migration_changes_nothing(old_ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(conn: sqlite3.Connection) -> None:
-        conn.execute("INSERT INTO email (message_id, received_at) VALUES ('a', 'b')")
-        raise RuntimeError("disk gone")
+def _disk_gone(conn: sqlite3.Connection) -> None:
+    conn.execute("INSERT INTO email (message_id, received_at) VALUES ('a', 'b')")
+    raise RuntimeError("disk gone")
 
+
+def _duplicate_key(conn: sqlite3.Connection) -> None:
+    conn.execute("INSERT INTO email (message_id, received_at) VALUES ('a', 'b')")
+    conn.execute("INSERT INTO meta VALUES ('schema_version', 'again')")  # a bug in a migration
+
+
+@pytest.mark.parametrize(("broken", "error"), [(_disk_gone, RuntimeError), (_duplicate_key, sqlite3.IntegrityError)])
+def test_a_failing_migration_changes_nothing(old_ws: Workspace, monkeypatch: pytest.MonkeyPatch, broken: Any,
+                                             error: type[Exception]) -> None:
     _add_migrations(monkeypatch, (2, "emails", "CREATE TABLE email (message_id TEXT, received_at TEXT)"),
                     (3, "broken", broken))
-    with pytest.raises(RuntimeError):
+    with pytest.raises(error):  # a bug in a migration is not reported as a damaged ledger
         Ledger(old_ws.ledger_path)
     assert version_of(old_ws.ledger_path) == 1
     conn = sqlite3.connect(old_ws.ledger_path)
