@@ -30,7 +30,7 @@ from pbp_workbooks.cli import main
 from pbp_workbooks.config import Thresholds
 from pbp_workbooks.consolidate import consolidate
 from pbp_workbooks.consolidation import load
-from pbp_workbooks.csv_export import CSV_CATEGORY_KEYS, write_csv
+from pbp_workbooks.csv_export import CATEGORIES, write_csv
 from pbp_workbooks.ingest import ingest
 from pbp_workbooks.la_workbook import category_rows, write_workbook
 from pbp_workbooks.ledger import Ledger
@@ -94,7 +94,7 @@ def run(n: int, runs: int) -> None:
         t1 = time.perf_counter()
         write_workbook(data, tmp / "phase.xlsx")
         t2 = time.perf_counter()
-        write_csv(tmp / "phase.csv", CSV_CATEGORY_KEYS, category_rows(data))
+        write_csv(tmp / "phase.csv", CATEGORIES, category_rows(data))
         t3 = time.perf_counter()
         size = (tmp / "phase.xlsx").stat().st_size
     med = statistics.median(plain)

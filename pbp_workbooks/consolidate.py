@@ -8,7 +8,8 @@ Outputs (``consolidate``), in ``reports/<year> Q<n>/`` unless ``--out`` says oth
   (surplus plans, possible claw-back), Placements, Returns status, Data quality, About
   (la_workbook.py; with the annual overview, also its published sheets: annual_sheets.py);
 - two tidy CSV files for BI tools (``... - categories.csv``, ``... - partnerships.csv``),
-  and ``... - annual.csv`` with the annual overview (csv_export.py);
+  and ``... - annual.csv`` with the annual overview, described by ``datapackage.json``
+  (a Frictionless Data Package: types, constraints, keys; csv_export.py);
 - a headteacher summary workbook per partnership (``summary - <Partnership>.xlsx``,
   see summary.py).
 
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .consolidation import Consolidation, load
-from .csv_export import CSV_ANNUAL_KEYS, CSV_CATEGORY_KEYS, CSV_PARTNERSHIP_KEYS, annual_rows, partnership_rows, write_csv
+from .csv_export import ANNUAL, CATEGORIES, PARTNERSHIPS, annual_rows, partnership_rows, write_csv, write_datapackage
 from .errors import ConfigError
 from .la_workbook import category_rows, write_workbook
 from .periods import FinancialYear
@@ -35,6 +36,7 @@ class Outputs:
     folder: Path
     workbook: Path
     csv: list[Path]
+    datapackage: Path  # datapackage.json: the CSV files' Table Schemas
     summaries: list[Path]
     data: Consolidation
 
@@ -60,12 +62,13 @@ def consolidate(ws: Workspace, fy: FinancialYear, quarter: int | None = None, ou
         csv_paths.append(folder / f"{stem} - annual.csv")
     rows = category_rows(data)
     workbook = write_workbook(data, folder / f"{stem}.xlsx", [p.name for p in csv_paths], rows)
-    write_csv(csv_paths[0], CSV_CATEGORY_KEYS, rows)
-    write_csv(csv_paths[1], CSV_PARTNERSHIP_KEYS, partnership_rows(data))
+    write_csv(csv_paths[0], CATEGORIES, rows)
+    write_csv(csv_paths[1], PARTNERSHIPS, partnership_rows(data))
     if data.annual is not None:
-        write_csv(csv_paths[2], CSV_ANNUAL_KEYS, annual_rows(data))
+        write_csv(csv_paths[2], ANNUAL, annual_rows(data))
+    datapackage = write_datapackage(folder, data, list(zip((CATEGORIES, PARTNERSHIPS, ANNUAL), csv_paths, strict=False)))
     written: list[Path] = []
     if summaries:
         written = write_summaries(data, folder, progress=progress)
-    return Outputs(folder, workbook, csv_paths, written, data)
+    return Outputs(folder, workbook, csv_paths, datapackage, written, data)
 

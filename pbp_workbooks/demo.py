@@ -296,6 +296,7 @@ def run_demo(root: Path, say: Callable[[str], None] | None = None) -> int:
     out(f"  {rel(result.workbook)}")
     for p in result.csv:
         out(f"  {rel(p)}")
+    out(f"  {rel(result.datapackage)}  what each CSV column holds (Frictionless Data Package)")
     out(f"  {rel(result.folder)}/summary - <Partnership>.xlsx  ({len(result.summaries)} headteacher summaries)")
     out("  .pbp/ledger.sqlite, .pbp/archive/  every file received, byte for byte")
     out(f"  {rel(annual.workbook)}  sheets {', '.join(PUBLISHED)}: the annual overview (published: small "

@@ -47,11 +47,6 @@ class Draft:
         return path
 
 
-def write_feedback(ws: Workspace, ledger: Ledger | None, checked: Checked, path: Path,
-                   roster: Roster | None = None) -> Path:
-    return draft(ws, ledger, checked, roster).write(path)
-
-
 def draft(ws: Workspace, ledger: Ledger | None, checked: Checked, roster: Roster | None = None) -> Draft:
     """What the feedback workbook for ``checked`` holds: the LA's identity and pre-filled
     values from the ledger, the due date from the roster, the findings as marks."""

@@ -122,10 +122,6 @@ class FileReport:
         return {"file": self.file, "status": self.status, "return": self.identity,
                 "findings": [f.to_json() for f in self.findings], **self.extra}
 
-    def flatten(self, *keys: str) -> list[list[Any]]:
-        """One-line test assertions: report.flatten("code", "cell")."""
-        return [[getattr(f, k) for k in keys] for f in self.findings]
-
 
 def _reading_order(f: Finding) -> tuple[int, str, int, int, str]:
     m = re.match(r"^([A-Z]+)(\d+)$", f.cell or "")

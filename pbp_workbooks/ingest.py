@@ -358,7 +358,3 @@ def _finding_dict(f: Finding) -> dict[str, Any]:
     v = f.value
     return {"code": f.code, "severity": f.severity, "message": f.message, "sheet": f.sheet, "cell": f.cell,
             "name": f.name, "value": None if v is None else (v if isinstance(v, int | float) else str(v))}
-
-
-def received_time() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")

@@ -2,6 +2,23 @@
 
 WAL mode and a busy timeout let two commands share it; every change is one
 transaction, so a killed process leaves either the whole record or none of it.
+
+**Schema versions and migrations.** ``meta.schema_version`` says which of ``MIGRATIONS``
+a ledger has had. Opening a ledger reads it and applies the missing migrations in
+order, all in one transaction with the new version number (a crash leaves the ledger
+as it was); a ledger newer than this code is refused (``ConfigError``, exit 2) rather
+than written to by code that does not know its tables. A new workspace is migration 1
+onwards, like any other.
+
+To change the schema, append one entry to ``MIGRATIONS`` and never edit a released one::
+
+    (2, "the emails the LA received",
+     "CREATE TABLE email (id INTEGER PRIMARY KEY, message_id TEXT NOT NULL UNIQUE, received_at TEXT NOT NULL)"),
+
+The third item is SQL (statements separated by ``;``) or a function taking the open
+``sqlite3.Connection`` (for a change SQL alone cannot express, e.g. rewriting stored
+JSON). ``SCHEMA_VERSION`` follows from the list. Add a test opening a ledger of the
+previous version (``tests/fixtures/ledger-v1/`` was made by the first release).
 """
 
 from __future__ import annotations
@@ -17,10 +34,7 @@ from typing import Any
 
 from .errors import ConfigError
 
-SCHEMA_VERSION = 1
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+BASELINE = """
 CREATE TABLE IF NOT EXISTS issued (
     id INTEGER PRIMARY KEY,
     template TEXT NOT NULL,
@@ -57,6 +71,66 @@ CREATE TABLE IF NOT EXISTS received (
 CREATE UNIQUE INDEX IF NOT EXISTS received_once ON received (sha256);
 CREATE UNIQUE INDEX IF NOT EXISTS received_version ON received (kind, year, quarter, partnership, version);
 """
+
+Migration = tuple[int, str, str | Callable[[sqlite3.Connection], None]]
+
+# (number, what it adds, SQL or a function). Append only; numbers run 1, 2, 3 ...
+MIGRATIONS: list[Migration] = [
+    (1, "issued and received workbooks (the first release's schema)", BASELINE),
+]
+
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+def statements(sql: str) -> list[str]:
+    """Split a migration's SQL into complete statements (a ';' inside a trigger body or a
+    string does not end one)."""
+    out: list[str] = []
+    pending = ""
+    for part in sql.split(";"):
+        pending += part + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n\t;"):
+                out.append(pending.strip())
+            pending = ""
+    if pending.strip(" \n\t;"):
+        raise ValueError(f"incomplete SQL statement in a ledger migration: {pending.strip()[:60]!r}")
+    return out
+
+
+def schema_version(conn: sqlite3.Connection, path: Path) -> int:
+    """The ledger's migration number: 0 for a new (empty) database."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone() is None:
+        return 0
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    if row is None:
+        return 0
+    try:
+        return int(row[0])
+    except ValueError:
+        raise ConfigError(f"{path} has schema version {row[0]!r}, not a number: it was not written by pbp-workbooks;"
+                          " restore it from a backup") from None
+
+
+def migrate(conn: sqlite3.Connection, path: Path) -> None:
+    """Bring the ledger to ``SCHEMA_VERSION``; call inside a write transaction."""
+    found = schema_version(conn, path)
+    if found > SCHEMA_VERSION:
+        raise ConfigError(f"{path} was written by a newer pbp-workbooks (ledger schema {found}; this version reads up "
+                          f"to {SCHEMA_VERSION}): upgrade pbp-workbooks with 'pip install -U pbp-workbooks'")
+    if found == SCHEMA_VERSION:
+        return
+    conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    for number, _what, change in MIGRATIONS:
+        if number <= found:
+            continue
+        if callable(change):
+            change(conn)
+        else:
+            for stmt in statements(change):
+                conn.execute(stmt)
+    conn.execute("INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                 (str(SCHEMA_VERSION),))
 
 
 def now() -> str:
@@ -104,18 +178,33 @@ class Ledger:
         self.timeout = DEFAULT_TIMEOUT if timeout is None else timeout
         try:
             self.conn = sqlite3.connect(path, timeout=self.timeout, isolation_level=None)
-            self.conn.row_factory = sqlite3.Row
-            self._retry(lambda: self.conn.execute("PRAGMA journal_mode=WAL"))
-            # WAL + NORMAL: a killed process never loses a committed transaction; only a
-            # power cut could lose the last few, and received files stay in the archive.
-            self.conn.execute("PRAGMA synchronous=NORMAL")
-            self.conn.execute("PRAGMA foreign_keys=ON")
-            with self.transaction() as c:
-                for stmt in filter(str.strip, SCHEMA.split(";")):
-                    c.execute(stmt)
-                c.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         except sqlite3.Error as err:
             raise ledger_error(path, err) from None
+        self.conn.row_factory = sqlite3.Row
+        try:
+            self._open(path)
+        except sqlite3.IntegrityError:  # a bug in a migration, not a damaged or locked ledger
+            self.conn.close()
+            raise
+        except sqlite3.Error as err:
+            self.conn.close()
+            raise ledger_error(path, err) from None
+        except BaseException:
+            self.conn.close()
+            raise
+
+    def _open(self, path: Path) -> None:
+        self._retry(lambda: self.conn.execute("PRAGMA journal_mode=WAL"))
+        # WAL + NORMAL: a killed process never loses a committed transaction; only a
+        # power cut could lose the last few, and received files stay in the archive.
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.execute("PRAGMA foreign_keys=ON")
+        # Read the version without a write lock (the usual case: nothing to do), then
+        # migrate under one; the version is read again there, as another process may have
+        # migrated in between.
+        if self._retry(lambda: schema_version(self.conn, path)) != SCHEMA_VERSION:
+            with self.transaction() as c:
+                migrate(c, path)
 
     def _retry(self, fn: Any) -> Any:
         """``fn``, tried again while another connection holds the ledger, for ``timeout`` seconds

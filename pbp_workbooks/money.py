@@ -39,10 +39,6 @@ def to_pence(value: Decimal) -> int:
     return int(round_pence(value) * 100)
 
 
-def from_pence(pence: int) -> Decimal:
-    return (Decimal(pence) / 100).quantize(PENNY)
-
-
 def format_gbp(value: Decimal | None) -> str:
     if value is None:
         return "blank"

@@ -16,7 +16,6 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
-from . import expr
 from . import spec as spec_mod
 from .calc import format_value
 from .findings import FIELD_RULES, Finding, template_finding
@@ -372,4 +371,4 @@ def _check_layout(wb: RawWorkbook, data: ReturnData) -> None:
                 detail=f"the formula for '{f.label}' was changed or removed"))
 
 
-__all__ = ["NotOurTemplate", "ReturnData", "expr", "read_return", "read_workbook"]
+__all__ = ["NotOurTemplate", "ReturnData", "read_return", "read_workbook"]

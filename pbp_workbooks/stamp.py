@@ -25,13 +25,11 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any
 
-from xlsxwriter.utility import _datetime_to_excel_datetime
-from xlsxwriter.xmlwriter import XMLwriter
-
 from . import calc
 from .filenames import write_atomic
 from .spec import Spec
-from .writer import Hole, Identity, WorkbookWriter, header_escape
+from .writer import Identity, WorkbookWriter, header_escape
+from .xlsxwriter_internals import Hole, escape_control, excel_serial
 
 # The identity strings that differ between the workbooks of a batch.
 SLOTS = ("partnership", "host_school", "urn", "provision", "issue_token")
@@ -43,7 +41,6 @@ _ERRORS = frozenset(("#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#
 # what the placeholders can't stand for: control characters (and xlsxwriter's escapes of
 # them), and the private-use characters the markers are made of
 _UNFIT = re.compile("[\x00-\x1f\ue000-\ue004]|_x[0-9A-Fa-f]{4}_")
-_escape_control = XMLwriter._escape_control_characters
 
 
 def _text(s: str) -> str:
@@ -120,7 +117,7 @@ class Stamp:
         values = calc.compute(self.spec, inputs)
         results, status = self.writer.check_results(values, self.check_list)
         cells = [self._cell(h, values, results, status) for h in self.holes]
-        texts = {k: _escape_control(_text(getattr(identity, k))) for k in SLOTS}
+        texts = {k: escape_control(_text(getattr(identity, k))) for k in SLOTS}
         headers = {k: _text(header_escape(getattr(identity, k))) for k in SLOTS}
         buf = BytesIO()
         with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
@@ -167,9 +164,9 @@ def cell_xml(hole: Hole, value: Any) -> str:
         return f"<c{attrs}/>"
     if isinstance(value, datetime | date):
         dt = value if isinstance(value, datetime) else datetime(value.year, value.month, value.day)
-        value = _datetime_to_excel_datetime(dt, False, False)
+        value = excel_serial(dt)
     if isinstance(value, int | float) and not isinstance(value, bool):
         return f"<c{attrs}><v>{value:.16G}</v></c>"
-    text = _escape_control(str(value))
+    text = escape_control(str(value))
     space = ' xml:space="preserve"' if re.search(r"^\s|\s$", text) else ""
     return f'<c{attrs} t="inlineStr"><is><t{space}>{_text(text)}</t></is></c>'

@@ -15,6 +15,9 @@ from .ledger import Ledger, received_for
 from .periods import FinancialYear
 from .workspace import Workspace
 
+# A provision's state for a period, as status_rows gives it.
+STATES = ("accepted", "accepted_with_warnings", "rejected", "missing", "not issued")
+
 
 def periods(quarter: int | None) -> list[tuple[str, int | None]]:
     if quarter is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import re
+import shutil
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from xml.etree import ElementTree as ET
 
 import openpyxl
 import pytest
+from datapackage_check import check_package, errors, frictionless_validate
 from fill import clean_values, fill_openpyxl, read_inputs, workspace_env
 
 from pbp_workbooks import demo
@@ -256,7 +258,8 @@ def test_category_table_is_tidy_filtered_and_reconciles(scenario, book, expected
         e = expected.get((q, p))
         got = {k: pence(row[head[h]]) for k, h in (("budget", "Annual budget"), ("actual_in_quarter", "Actual in quarter"),
                                                    ("to_date", "Actual to date"), ("forecast", "Forecast rest of year"),
-                                                   ("outturn", "Forecast outturn"), ("variance", "Variance (+ over, − under)"))}
+                                                   ("outturn", "Forecast outturn"),
+                                                   ("variance", "Variance (+ over, − under)"))}
         if e is None:
             assert set(got.values()) == {None}, (q, p, cat)
             assert row[head["Return status"]].startswith(("MISSING", "REJECTED"))
@@ -534,17 +537,31 @@ def test_csv_export_reconciles_and_neutralises_text(scenario, expected) -> None:
     assert {r["return_status"] for r in parts if r["reporting_quarter"] == "2"} == {"accepted", "rejected", "missing"}
 
 
-def test_csv_money_always_has_two_decimals(scenario) -> None:
-    from pbp_workbooks.csv_export import CSV_MONEY_KEYS
+def test_csv_export_is_a_valid_frictionless_data_package(scenario) -> None:
+    package = check_package(scenario.folder)
+    categories, partnerships = package["resources"]
+    assert categories["schema"]["primaryKey"] == ["year", "reporting_quarter", "partnership", "category_key"]
+    assert categories["schema"]["foreignKeys"][0]["reference"]["resource"] == "partnerships"
+    keys = next(f for f in categories["schema"]["fields"] if f["name"] == "category_key")
+    assert keys["constraints"]["enum"] == list(CATEGORIES.row_keys)
+    assert partnerships["schema"]["primaryKey"] == ["year", "reporting_quarter", "partnership"]
 
-    penny = re.compile(r"^-?\d+\.\d\d$")
-    seen = 0
-    for which in ("categories", "partnerships"):
-        for r in read_csv(scenario.csv(which)):
-            for k in CSV_MONEY_KEYS & set(r):
-                assert r[k] == "" or penny.match(r[k]), (which, k, r[k])
-                seen += r[k] != ""
-    assert seen > 100
+
+@pytest.mark.parametrize(("file", "old", "new", "error"), [
+    ("categories", ",accepted,", ",acepted,", "constraint-error"),  # not a state
+    ("partnerships", ",accepted,", ",accepted,x", "type-error"),  # a version that is not a number
+    ("categories", ",North,", ",Nowhere,", "foreign-key"),  # a category line without its partnership line
+])
+def test_frictionless_finds_a_csv_that_breaks_its_schema(scenario, tmp_path: Path, file: str, old: str, new: str,
+                                                          error: str) -> None:
+    folder = tmp_path / "copy"
+    shutil.copytree(scenario.folder, folder, ignore=shutil.ignore_patterns("*.xlsx"))
+    path = folder / scenario.csv(file).name
+    text = path.read_text(encoding="utf-8-sig")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8-sig")
+    report = frictionless_validate(folder / "datapackage.json")
+    assert not report["valid"] and error in {t for t, _ in errors(report)}, errors(report)
 
 
 def test_csv_neutralising_rule() -> None:

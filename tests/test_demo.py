@@ -9,6 +9,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from datapackage_check import check_package
 
 from pbp_workbooks.cli import main
 from pbp_workbooks.demo import ANNUAL_PROBLEM, MARKER, PROBLEMS, RETURNS, prepare
@@ -159,3 +160,13 @@ def test_every_workbook_the_demo_writes_passes_an_ooxml_conformance_check(demo_d
     assert len(results) == len(sample)
     bad = {r["file"]: [e.get("description", e) for e in r["errors"]][:3] for r in results if r["error_count"]}
     assert not bad, bad
+
+
+def test_demo_csv_exports_are_a_valid_frictionless_data_package(demo_dir: tuple[Path, str]) -> None:
+    root, out = demo_dir
+    reports = root / "reports" / "2025-26 Q2"
+    package = check_package(reports)
+    assert [r["name"] for r in package["resources"]] == ["categories", "partnerships", "annual"]
+    annual = (reports / "PBP consolidated 2025-26 Q2 - annual.csv").read_text(encoding="utf-8-sig")
+    assert ",c,c," in annual  # suppressed counts and shares: declared missing values, not type errors
+    assert "reports/2025-26 Q2/datapackage.json" in out

@@ -1,7 +1,10 @@
 """A generated workbook compared with a checked-in expected file, part by part.
 
 Any change to what the writer produces shows up here. When the change is intended,
-regenerate with: PBP_UPDATE_GOLDEN=1 python -m pytest tests/test_golden.py
+regenerate with: PBP_UPDATE_GOLDEN=1 python -m pytest tests/test_golden.py tests/test_spec.py
+That mode cannot approve a field that moved without a new template version: each
+version's layout is recorded once (tests/golden/layout-<template>-<version>.json) and
+never rewritten (tests/test_spec.py, test_layout_changes_need_a_new_version).
 """
 
 from __future__ import annotations

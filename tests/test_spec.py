@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -61,17 +63,63 @@ def test_spec_json_lists_every_input_with_its_cell(capsys: pytest.CaptureFixture
     assert by_name["date_prepared"]["date_window"] == "return"
 
 
-def test_layout_changes_need_a_new_version() -> None:
+def layout(published: dict[str, Any]) -> dict[str, list[str]]:
+    """Where each field is: name -> [sheet, cell, type]."""
+    return {f["name"]: [f["sheet"], f["cell"], f["type"]] for f in published["fields"]}
+
+
+def check_layout(published: dict[str, Any], folder: Path, update: bool) -> None:
+    """Each template version's layout is recorded once, in ``layout-<template>-<version>.json``.
+    The update mode records a new version's layout but never rewrites a recorded one, so it
+    cannot approve a field that moved without a version bump."""
+    cells = layout(published)
+    path = folder / f"layout-{published['template']}-{published['version']}.json"
+    if not path.exists():
+        assert update, (f"no recorded layout for {published['template']} version {published['version']}: "
+                        "run PBP_UPDATE_GOLDEN=1 to record it")
+        lines = (f" {json.dumps(k, ensure_ascii=False)}: {json.dumps(v, ensure_ascii=False)}" for k, v in cells.items())
+        path.write_text("{\n" + ",\n".join(lines) + "\n}\n", encoding="utf-8")
+    recorded = json.loads(path.read_text(encoding="utf-8"))
+    changed = sorted(k for k in recorded.keys() | cells.keys() if recorded.get(k) != cells.get(k))
+    assert not changed, (f"{published['template']} fields moved, were added or removed or changed type without a new "
+                         f"version ({', '.join(changed[:5])}): bump [template] version in its spec")
+
+
+@pytest.mark.parametrize("kind", ["quarterly", "annual"])
+def test_layout_changes_need_a_new_version(kind: str) -> None:
     """Cells are derived from the spec's order: moving one is a new template version."""
-    current = spec.load("quarterly").to_json()
+    check_layout(spec.load(kind).to_json(), GOLDEN.parent, bool(os.environ.get("PBP_UPDATE_GOLDEN")))
+
+
+def test_the_update_mode_cannot_approve_a_moved_field(tmp_path: Path) -> None:
+    published = spec.load("quarterly").to_json()
+    check_layout(published, tmp_path, update=True)  # a new version: recorded
+    recorded = next(tmp_path.glob("layout-*.json"))
+    before = recorded.read_bytes()
+    check_layout(published, tmp_path, update=False)
+    moved = copy.deepcopy(published)
+    a, b = moved["fields"][0], moved["fields"][1]
+    a["cell"], b["cell"] = b["cell"], a["cell"]
+    for update in (False, True):
+        with pytest.raises(AssertionError, match="without a new version"):
+            check_layout(moved, tmp_path, update=update)
+    assert recorded.read_bytes() == before
+    moved["version"] = "99.0"  # bumped: recorded in update mode, refused without it
+    with pytest.raises(AssertionError, match="no recorded layout"):
+        check_layout(moved, tmp_path, update=False)
+    check_layout(moved, tmp_path, update=True)
+    check_layout(moved, tmp_path, update=False)
+
+
+@pytest.mark.parametrize("kind", ["quarterly", "annual"])
+def test_published_spec_matches_its_golden(kind: str) -> None:
+    """`pbp spec KIND --json` as published: any change is reviewed (PBP_UPDATE_GOLDEN=1 rewrites it)."""
+    current = spec.load(kind).to_json()
+    path = GOLDEN.parent / f"{kind}-spec.json"
     if os.environ.get("PBP_UPDATE_GOLDEN"):
-        GOLDEN.write_text(json.dumps(current, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    golden = json.loads(GOLDEN.read_text(encoding="utf-8"))
-    if golden["version"] == current["version"]:
-        cells = {f["name"]: (f["sheet"], f["cell"], f["type"]) for f in current["fields"]}
-        assert {f["name"]: (f["sheet"], f["cell"], f["type"]) for f in golden["fields"]} == cells, (
-            "a field moved: bump [template] version, then PBP_UPDATE_GOLDEN=1")
-    assert golden == current, "the published spec changed: review, then PBP_UPDATE_GOLDEN=1"
+        path.write_text(json.dumps(current, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    golden = json.loads(path.read_text(encoding="utf-8"))
+    assert golden == current, f"the published {kind} spec changed: review, then PBP_UPDATE_GOLDEN=1"
 
 
 def test_spec_human_table_and_unknown_kind(capsys: pytest.CaptureFixture[str]) -> None:

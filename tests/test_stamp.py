@@ -2,11 +2,16 @@
 
 Compared cell by cell through openpyxl (values, formulas, cached results, styles,
 protection), and part by part for everything that is not a sheet or the shared strings.
+This is also the guard on xlsxwriter's private internals, all of them used in
+pbp_workbooks/xlsxwriter_internals.py and nowhere else (checked here too): an xlsxwriter
+release that moves one makes these tests fail.
 """
 
 from __future__ import annotations
 
+import ast
 import warnings
+import zipfile
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -24,6 +29,7 @@ from pbp_workbooks.periods import FinancialYear
 from pbp_workbooks.roster import SAMPLE_PROVISIONS
 from pbp_workbooks.stamp import Stamp
 from pbp_workbooks.writer import Identity, WorkbookWriter
+from pbp_workbooks.xlsxwriter_internals import LockedWorkbook, escape_control, excel_serial, legacy_hash
 
 COMMON: dict[str, Any] = {"password": "stamp-pw", "params": Thresholds().params(), "la_name": "Sample & Borough",
                           "contact": "finance@example.gov.uk", "due": date(2025, 10, 31),
@@ -146,3 +152,50 @@ def test_a_very_long_school_name_is_shortened_in_the_page_header(tmp_path: Path)
     for ws in openpyxl.load_workbook(tmp_path / "d.xlsx").worksheets[:3]:
         centre = ws.oddHeader.center.text
         assert centre.startswith("West - The Very Very") and centre.endswith("…"), centre
+
+
+PACKAGE = Path(__file__).resolve().parents[1] / "pbp_workbooks"
+
+
+def _private_uses(tree: ast.AST) -> list[str]:
+    """xlsxwriter's private names a module imports, and the xlsxwriter classes it subclasses."""
+    found: list[str] = []
+    xlsxwriter_names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("xlsxwriter"):
+            for alias in node.names:
+                xlsxwriter_names.add(alias.asname or alias.name)
+                if alias.name.startswith("_"):
+                    found.append(f"imports {node.module}.{alias.name}")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            for base in node.bases:
+                text = ast.unparse(base)
+                if text.startswith("xlsxwriter.") or text in xlsxwriter_names:
+                    found.append(f"class {node.name}({text})")
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__") \
+                and ast.unparse(node.value).split(".")[0] in xlsxwriter_names | {"xlsxwriter"}:
+            found.append(ast.unparse(node))
+    return found
+
+
+def test_only_xlsxwriter_internals_touches_xlsxwriter_private_names() -> None:
+    uses = {p.name: _private_uses(ast.parse(p.read_text(encoding="utf-8")))
+            for p in sorted(PACKAGE.rglob("*.py"))}
+    assert uses.pop("xlsxwriter_internals.py"), "the internals module no longer uses any: update this test"
+    assert {name: found for name, found in uses.items() if found} == {}
+
+
+def test_the_internals_still_do_what_they_are_used_for(tmp_path: Path) -> None:
+    assert legacy_hash("pw") == "CF75"  # Excel's hash of "pw", as sheetProtection carries it
+    assert escape_control("a\x01b") == "a_x0001_b"
+    assert excel_serial(datetime(2025, 4, 1)) == 45748.0
+    wb = LockedWorkbook(str(tmp_path / "locked.xlsx"))
+    wb.structure_password = "pw"
+    wb.add_worksheet("One")
+    wb.define_name("amount", "=One!$A$1")
+    wb.close()
+    with zipfile.ZipFile(tmp_path / "locked.xlsx") as zf:
+        xml = zf.read("xl/workbook.xml").decode()
+    assert '<workbookProtection workbookPassword="CF75" lockStructure="1"/>' in xml
+    assert '<definedName name="amount">One!$A$1</definedName>' in xml

@@ -44,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"workbook:  {out.workbook}")
     for p in out.csv:
         print(f"csv:       {p}")
+    print(f"schema:    {out.datapackage}  (Frictionless Data Package: 'frictionless validate' checks the CSV)")
     if data.annual is not None:
         a = data.annual
         print(f"annual:    overview of {len(a.accepted())} of {len(a.lines)} accepted annual reports (sheets Annual KPIs, "
