@@ -151,8 +151,9 @@ def warm_up() -> None:
 def frame(spec: Spec, quarter: int | None, rows: Sequence[FrameRow]) -> pd.DataFrame:
     """The batch as the schema's frame: one row per return, one column per open input."""
     fields = open_fields(spec, quarter)
-    return pd.DataFrame({f.name: pd.array([r[j] for r in rows], dtype=COLUMNS[f.type][0])
-                         for j, f in enumerate(fields)}, index=pd.RangeIndex(len(rows)))
+    columns = zip(*rows, strict=True) if rows else (() for _ in fields)
+    return pd.DataFrame({f.name: pd.array(column, dtype=COLUMNS[f.type][0])
+                         for f, column in zip(fields, columns, strict=True)}, index=pd.RangeIndex(len(rows)))
 
 
 def validate(spec: Spec, quarter: int | None, year: str, values: Sequence[dict[str, Any]],
