@@ -27,14 +27,16 @@ one cell and one check, and becomes one finding with the same code and message a
 rule's template (findings.FIELD_RULES). The frame's rows are worked out without pandas
 (validation.frame_row, in the worker that read the file); here they become columns.
 
-``pbp spec KIND --format pandera`` prints a schema as YAML (``DataFrameSchema.to_yaml``); an
-analyst loads it back with ``DataFrameSchema.from_yaml`` and validates a frame of returns.
+``pbp spec KIND --format pandera`` prints a schema as YAML (``DataFrameSchema.to_yaml``), with
+``coerce`` on; an analyst loads it back with ``DataFrameSchema.from_yaml`` and validates a frame
+of returns read from a CSV file.
 
 pandas and pandera are imported here only, so commands that do not validate stay fast to start.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -126,8 +128,8 @@ def field_schema(spec: Spec, quarter: int | None, year: str) -> FieldSchema:
         columns, name=f"{spec.id} {spec.version} {period}", title=f"{spec.title}, {period}",
         description=(f"The field rules ({codes}) of the {spec.short_title}, {period}: one row per return, one "
                      "column per input open in this period, named by its defined name. Money is in whole pence. "
-                     "Values are converted to each column's type first; other columns are ignored."),
-        strict=False, coerce=True), rules)
+                     "Other columns are ignored."),
+        strict=False), rules)
 
 
 def schema(spec: Spec, quarter: int | None, year: str) -> pa.DataFrameSchema:
@@ -136,7 +138,12 @@ def schema(spec: Spec, quarter: int | None, year: str) -> pa.DataFrameSchema:
 
 
 def to_yaml(spec: Spec, quarter: int | None, year: str) -> str:
-    text = schema(spec, quarter, year).to_yaml()
+    """The schema as YAML for analysts, with ``coerce`` on: their frames come from CSV files
+    and spreadsheets, where dates and numbers may be text. (The validator's own frame is
+    built in each column's type: converting it again would cost ~0.05 s a call for nothing.)"""
+    exported = copy.deepcopy(schema(spec, quarter, year))
+    exported.coerce = True
+    text = exported.to_yaml()
     assert text is not None
     return text
 
