@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -123,12 +123,16 @@ def _frame_value(ftype: str, v: Any) -> Any:
     if v is None:
         return None
     if ftype in ("money", "signed_money", "integer"):
-        n = to_pence(v) if ftype != "integer" else int(v)
+        if abs(v) > _INT_LIMIT:  # so far out that it cannot even be rounded to pence
+            return _INT_LIMIT if v > 0 else -_INT_LIMIT
+        n = int(v) if ftype == "integer" else to_pence(v)
         return max(-_INT_LIMIT, min(_INT_LIMIT, n))
     if ftype in ("number", "percent"):
         return float(v)
     if ftype == "date":
-        return min(max(v, _FIRST_DAY), _LAST_DAY) if isinstance(v, date) else None
+        if not isinstance(v, date):
+            return None
+        return min(max(v.date() if isinstance(v, datetime) else v, _FIRST_DAY), _LAST_DAY)
     text = str(v)
     return text if text.strip() else None  # only spaces: blank
 
