@@ -18,7 +18,7 @@ COMMANDS = {
     "validate": "check returned workbooks and report every problem (records nothing)",
     "ingest": "archive, validate and record returned workbooks; write feedback workbooks",
     "status": "which provisions have sent what, what was accepted, what is missing or late",
-    "spec": "print a template's fields (defined names, cells, types, rules)",
+    "spec": "print a template's fields (defined names, cells, types, rules), or its field rules as a pandera schema",
     "roster": "check roster.xlsx: every problem with its sheet and cell, or what it holds",
     "consolidate": "build the LA consolidated workbook, headteacher summaries and CSV for a period",
     "demo": "run the whole loop on sample data in a new folder (init, generate, fill, ingest, consolidate)",

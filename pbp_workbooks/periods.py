@@ -24,6 +24,10 @@ class FinancialYear:
             raise UsageError(f"'{text}' is not a financial year: write it like 2025-26")
         return cls(int(m.group(1)))
 
+    @classmethod
+    def containing(cls, day: date) -> FinancialYear:
+        return cls(day.year if day.month >= 4 else day.year - 1)
+
     def __str__(self) -> str:
         return f"{self.start_year}-{(self.start_year + 1) % 100:02d}"
 

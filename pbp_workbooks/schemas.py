@@ -1,127 +1,154 @@
-"""Field rules as a pandera schema, derived from the spec (one schema per spec and period).
+"""Field rules as pandera schemas derived from the spec: one ``DataFrameSchema`` per spec and
+period, with one ``Column`` per input the officer may fill in, checked by pandera's own checks.
 
-A batch of returns is validated as ONE long frame (one row per return and open input,
-carrying that input's constraints from the spec as columns) with ``lazy=True``: every
-problem of every file comes back from a single pandera call, and each failure case is
-one cell. A wide frame (one column per input) costs pandera ~2.5 ms per column, 0.3 s
-per call for the quarterly return; the long frame has a handful of columns. pandas and
-pandera are imported here only, so commands that don't validate stay fast to start.
+The schema's frame is wide: one row per return, one column per open input (the column is the
+input's defined name). Its types and checks come from the spec:
+
+=================  ==================  ===========================================  ========
+input type         column dtype        checks                                       code
+=================  ==================  ===========================================  ========
+money              Int64 (pence)       ``in_range(min, max)`` in whole pence        E103
+integer            Int64               ``in_range(min, max)``                       E103
+number, percent    Float64             ``in_range(min, max)``                       E103
+date               datetime64[ns]      ``in_range(first, last day of the window)``  E107
+text, email        string              ``str_length(max_value=max_length)``         E105
+email              string              ``str_matches(EMAIL)``                       E108
+choice, yesno      string              ``isin(choices)``                            E106
+=================  ==================  ===========================================  ========
+
+A required input's column is not nullable (E101 where it is blank); an optional one is. A
+period's schema holds only the inputs open in it: a later quarter's column is not part of an
+earlier quarter's schema (a figure typed there is Q-E104, found without pandera), so "required"
+means required in that period. Date windows depend on the financial year, so a schema is built
+per (spec, quarter, year), once, and cached.
+
+A batch of returns is validated with ONE ``validate(lazy=True)`` call; each failure case is
+one cell and one check, and becomes one finding with the same code and message as the
+rule's template (findings.FIELD_RULES). The frame's rows are worked out without pandas
+(validation.frame_row, in the worker that read the file); here they become columns.
+
+``pbp spec KIND --format pandera`` prints a schema as YAML (``DataFrameSchema.to_yaml``), with
+``coerce`` on; an analyst loads it back with ``DataFrameSchema.from_yaml`` and validates a frame
+of returns read from a CSV file.
+
+pandas and pandera are imported here only, so commands that do not validate stay fast to start.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 from functools import cache
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
 from . import expr
-from .findings import FIELD_RULES, Finding, field_finding
+from .findings import Finding, field_finding
 from .money import to_pence
-from .periods import FinancialYear
+from .periods import QUARTER_MONTHS, FinancialYear
 from .spec import Field, Spec
-from .validation import LongRows, long_rows, open_fields
+from .validation import FrameRow, frame_row, open_fields
 
 # One email address, as the workbook's Checks sheet can test it in a formula (expr.not_email):
 # one @, no spaces, a dot after the @ with something either side. The LA asks no more than
 # the workbook can show, so "Ready to send" and the LA's verdict agree.
 EMAIL = expr.EMAIL.pattern
-MONEY = ("money", "signed_money")
-TEXT = ("text", "email", "choice", "yesno")
 
-
-_NUMERIC = {"money", "signed_money", "integer", "number"}
+# Each input type's column: its dtype (validation.frame_row puts a value in that form) and
+# what an analyst reads about it in the exported schema.
+COLUMNS: dict[str, tuple[str, str]] = {
+    "money": ("Int64", "an amount of money in whole pence (125050 is 1,250.50 pounds)"),
+    "signed_money": ("Int64", "an amount of money in whole pence, may be negative (125050 is 1,250.50 pounds)"),
+    "integer": ("Int64", "a whole number"),
+    "number": ("Float64", "a number"),
+    "percent": ("Float64", "a number"),
+    "date": ("datetime64[ns]", "a date"),
+    "text": ("string", "text"),
+    "email": ("string", "an email address"),
+    "choice": ("string", "one of the choices"),
+    "yesno": ("string", "Yes or No"),
+}
+# A blank required input fails pandera's own nullable check: no check number, this name.
+_NOT_NULLABLE = "not_nullable"
 
 
 @dataclass(frozen=True)
-class _Layout:
-    """The open inputs of one template and period, with their constraints as columns."""
+class FieldSchema:
+    """A period's schema, and the rule (E1xx suffix) behind each check of each column,
+    in the column's check order (pandera's ``check_number``)."""
 
-    fields: tuple[Field, ...]
-    constraints: pd.DataFrame  # one row per field: lo, hi, dlo, dhi, maxlen, required, ...
-    allowed: frozenset[str]  # "<field>\u241f<choice>" for every choice field
+    schema: pa.DataFrameSchema
+    rules: dict[str, tuple[str, ...]]
+
+
+def _checks(f: Field, fy: FinancialYear) -> list[tuple[str, pa.Check]]:
+    """The pandera checks of one input, each with the field rule it stands for."""
+    if f.type in ("money", "signed_money"):
+        assert f.min is not None and f.max is not None
+        return [("E103", pa.Check.in_range(to_pence(f.min), to_pence(f.max)))]
+    if f.type == "integer":
+        return [("E103", pa.Check.in_range(int(f.min or 0), int(f.max if f.max is not None else 10**6)))]
+    if f.type in ("number", "percent"):
+        if f.min is None or f.max is None:
+            return []
+        return [("E103", pa.Check.in_range(float(f.min), float(f.max)))]
+    if f.type == "date":
+        first, last = fy.window(f.window or "year")
+        return [("E107", pa.Check.in_range(pd.Timestamp(first), pd.Timestamp(last)))]
+    out: list[tuple[str, pa.Check]] = []
+    if f.max_length is not None:
+        out.append(("E105", pa.Check.str_length(max_value=f.max_length)))
+    if f.type == "email":
+        out.append(("E108", pa.Check.str_matches(EMAIL)))
+    if f.choices:
+        out.append(("E106", pa.Check.isin(list(f.choices))))
+    return out
+
+
+def _description(f: Field, quarter: int | None) -> str:
+    need = "required" if f.is_required(quarter) else "optional"
+    opens = f", open from Q{f.quarter}" if f.quarter is not None else ""
+    return f"Cell {f.sheet}!{f.cell} (defined name {f.name}): {COLUMNS[f.type][1]}, {need}{opens}."
 
 
 @cache
-def _layout(spec: Spec, quarter: int | None, year: str) -> _Layout:
+def field_schema(spec: Spec, quarter: int | None, year: str) -> FieldSchema:
     fy = FinancialYear.parse(year)
-    fields = open_fields(spec, quarter)
-    rows = []
-    for f in fields:
-        lo: Any = None
-        hi: Any = None
-        dlo: Any = None
-        dhi: Any = None
-        if f.type in MONEY:
-            assert f.min is not None and f.max is not None
-            lo, hi = to_pence(f.min), to_pence(f.max)
-        elif f.type == "integer":
-            lo, hi = int(f.min or 0), int(f.max if f.max is not None else 10**6)
-        elif f.type == "number":
-            assert f.min is not None and f.max is not None
-            lo, hi = float(f.min), float(f.max)
-        elif f.type == "date":
-            d0, d1 = fy.window(f.window or "year")
-            dlo, dhi = pd.Timestamp(d0), pd.Timestamp(d1)
-        rows.append({"field": f.name, "numeric": f.type in _NUMERIC, "is_date": f.type == "date",
-                     "lo": lo, "hi": hi, "dlo": dlo, "dhi": dhi,
-                     "maxlen": f.max_length if f.type not in _NUMERIC and f.type != "date" else None,
-                     "required": f.is_required(quarter), "is_email": f.type == "email",
-                     "has_choices": bool(f.choices) and f.type not in _NUMERIC})
-    constraints = pd.DataFrame(rows).astype({"field": "string", "lo": "Float64", "hi": "Float64", "maxlen": "Int64",
-                                             "dlo": "datetime64[ns]", "dhi": "datetime64[ns]"})
-    allowed = frozenset(f"{f.name}\u241f{c}" for f in fields if f.choices for c in f.choices)
-    return _Layout(fields, constraints, allowed)
+    columns: dict[str, pa.Column] = {}
+    rules: dict[str, tuple[str, ...]] = {}
+    for f in open_fields(spec, quarter):
+        checks = _checks(f, fy)
+        columns[f.name] = pa.Column(COLUMNS[f.type][0], [c for _, c in checks], nullable=not f.is_required(quarter),
+                                    title=f.label, description=_description(f, quarter))
+        rules[f.name] = tuple(code for code, _ in checks)
+    period = f"{year} Q{quarter} ({QUARTER_MONTHS[quarter]})" if quarter else year
+    codes = ", ".join(f"{spec.code_prefix}-{c}" for c in sorted({"E101"}.union(*rules.values())))
+    return FieldSchema(pa.DataFrameSchema(
+        columns, name=f"{spec.id} {spec.version} {period}", title=f"{spec.title}, {period}",
+        description=(f"The field rules ({codes}) of the {spec.short_title}, {period}: one row per return, one "
+                     "column per input open in this period, named by its defined name. Money is in whole pence. "
+                     "Other columns are ignored."),
+        strict=False), rules)
 
 
-# Frame-wide checks on the long frame; each row is one input of one return. A check is
-# true where the row is fine. Their names are the field-rule suffixes.
-def _required(df: pd.DataFrame) -> pd.Series:
-    return ~(df["required"] & df["blank"])
-
-
-def _range(df: pd.DataFrame) -> pd.Series:
-    ok = (df["val"] >= df["lo"]) & (df["val"] <= df["hi"])
-    return (df["blank"] | ~df["numeric"] | ok).fillna(True).astype(bool)
-
-
-def _dates(df: pd.DataFrame) -> pd.Series:
-    ok = (df["date"] >= df["dlo"]) & (df["date"] <= df["dhi"])
-    return (df["blank"] | ~df["is_date"] | ok.fillna(False)).astype(bool)
-
-
-def _length(df: pd.DataFrame) -> pd.Series:
-    return (df["text"].isna() | df["maxlen"].isna() | (df["text"].str.len() <= df["maxlen"])).fillna(True).astype(bool)
-
-
-def _email(df: pd.DataFrame) -> pd.Series:
-    return (~df["is_email"] | df["text"].isna() | df["text"].str.fullmatch(EMAIL)).fillna(False).astype(bool)
-
-
-def _choice_check(allowed: frozenset[str]) -> Any:
-    def check(df: pd.DataFrame) -> pd.Series:
-        key = df["field"] + "\u241f" + df["text"]
-        return (~df["has_choices"] | df["text"].isna() | key.isin(list(allowed))).fillna(False).astype(bool)
-
-    return check
-
-
-@cache
 def schema(spec: Spec, quarter: int | None, year: str) -> pa.DataFrameSchema:
-    layout = _layout(spec, quarter, year)
-    checks = [pa.Check(_required, name="E101"), pa.Check(_range, name="E103"), pa.Check(_dates, name="E107"),
-              pa.Check(_length, name="E105"), pa.Check(_email, name="E108"),
-              pa.Check(_choice_check(layout.allowed), name="E106")]
-    return pa.DataFrameSchema(
-        {"ret": pa.Column("int64"), "field": pa.Column("string"), "val": pa.Column("Float64", nullable=True),
-         "date": pa.Column("datetime64[ns]", nullable=True), "text": pa.Column("string", nullable=True)},
-        checks=checks, name=f"{spec.id} {year} Q{quarter}", strict=False)
+    """The period's field rules as a pandera schema (built once per spec and period)."""
+    return field_schema(spec, quarter, year).schema
+
+
+def to_yaml(spec: Spec, quarter: int | None, year: str) -> str:
+    """The schema as YAML for analysts, with ``coerce`` on: their frames come from CSV files
+    and spreadsheets, where dates and numbers may be text. (The validator's own frame is
+    built in each column's type: converting it again would cost ~0.05 s a call for nothing.)"""
+    exported = copy.deepcopy(schema(spec, quarter, year))
+    exported.coerce = True
+    text = exported.to_yaml()
+    assert text is not None
+    return text
 
 
 def warm_up() -> None:
@@ -131,52 +158,34 @@ def warm_up() -> None:
     pa.DataFrameSchema({}).validate(pd.DataFrame())
 
 
-def frame(spec: Spec, quarter: int | None, year: str, rows: Sequence[dict[str, Any]],
-          encoded: Sequence[LongRows] | None = None) -> pd.DataFrame:
-    """The batch in long form: one row per (return, open input), with its constraints.
-    ``encoded``: each return's rows already worked out (validation.long_rows, in a worker)."""
-    layout = _layout(spec, quarter, year)
-    n = len(layout.fields)
-    if encoded is None:
-        encoded = [long_rows(spec, quarter, r) for r in rows]
-    val: list[float | None] = []
-    dates: list[date | None] = []
-    text: list[str | None] = []
-    blank: list[bool] = []
-    for e in encoded:
-        val.extend(e.val)
-        dates.extend(e.date)
-        text.extend(e.text)
-        blank.extend(e.blank)
-    df = layout.constraints.iloc[np.tile(np.arange(n), len(rows))].reset_index(drop=True)
-    df["ret"] = np.repeat(np.arange(len(rows), dtype="int64"), n)
-    df["val"] = pd.array(val, dtype="Float64")
-    df["date"] = pd.to_datetime(pd.Series(dates, dtype="object"))
-    df["text"] = pd.array(text, dtype="string")
-    df["blank"] = blank
-    return df
+def frame(spec: Spec, quarter: int | None, rows: Sequence[FrameRow]) -> pd.DataFrame:
+    """The batch as the schema's frame: one row per return, one column per open input."""
+    fields = open_fields(spec, quarter)
+    columns = zip(*rows, strict=True) if rows else (() for _ in fields)
+    return pd.DataFrame({f.name: pd.array(column, dtype=COLUMNS[f.type][0])
+                         for f, column in zip(fields, columns, strict=True)}, index=pd.RangeIndex(len(rows)))
 
 
-def validate(spec: Spec, quarter: int | None, year: str, rows: Sequence[dict[str, Any]],
-             encoded: Sequence[LongRows] | None = None) -> list[list[Finding]]:
+def validate(spec: Spec, quarter: int | None, year: str, values: Sequence[dict[str, Any]],
+             encoded: Sequence[FrameRow] | None = None) -> list[list[Finding]]:
     """Field findings for each return of the batch, in order: one pandera call, one finding
-    per cell and rule."""
-    sch = schema(spec, quarter, year)
-    df = frame(spec, quarter, year, rows, encoded)
-    out: list[list[Finding]] = [[] for _ in rows]
-    if df.empty:
+    per cell and rule. ``encoded``: each return's frame row, already made (in a worker)."""
+    compiled = field_schema(spec, quarter, year)
+    if encoded is None:
+        encoded = [frame_row(spec, quarter, v) for v in values]
+    out: list[list[Finding]] = [[] for _ in values]
+    if not values or not compiled.rules:
         return out
     try:
-        sch.validate(df, lazy=True)
+        compiled.schema.validate(frame(spec, quarter, encoded), lazy=True)
     except SchemaErrors as err:
         fc = err.failure_cases
-        fc = fc[fc["index"].notna() & fc["check"].isin(FIELD_RULES.keys())]
-        seen: set[tuple[int, str, str]] = set()
-        rets, names = df["ret"].to_numpy(), df["field"].to_numpy()
-        for suffix, idx in zip(fc["check"], fc["index"], strict=True):
-            ret, name = int(rets[int(idx)]), str(names[int(idx)])
-            if (ret, name, suffix) in seen:
-                continue
-            seen.add((ret, name, suffix))
-            out[ret].append(field_finding(spec, suffix, spec[name], rows[ret].get(name), year))
+        for name, check, number, ret in zip(fc["column"], fc["check"], fc["check_number"], fc["index"], strict=True):
+            if check == _NOT_NULLABLE:
+                suffix = "E101"
+            elif pd.notna(number) and pd.notna(ret):
+                suffix = compiled.rules[name][int(number)]
+            else:  # a column missing or of the wrong type: the frame was built wrong, not the return
+                raise RuntimeError(f"field-rule frame for {spec.id}: {check} failed on column {name}") from None
+            out[int(ret)].append(field_finding(spec, suffix, spec[name], values[int(ret)].get(name), year))
     return out

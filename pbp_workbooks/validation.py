@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -52,7 +52,7 @@ class Checked:
     # to the report in their usual place, among the findings that need the ledger or the batch.
     closed: list[Finding] | None = None
     rules: list[Finding] | None = None
-    long: LongRows | None = None  # its rows of the field-rule frame
+    row: FrameRow | None = None  # its row of the field-rule frame
     # Findings that need the ledger but not the rest of the batch (identity against the issue
     # record; cross-return), worked out in the parent as soon as the file is read.
     issued: list[Finding] | None = None
@@ -96,7 +96,7 @@ def check_alone(c: Checked, params: dict[str, Any]) -> None:
     # Only the reader's findings can mark an input unread (E102, T-E006): the same set as
     # when this ran after the identity and field rules.
     c.rules = rule_findings(c.data.spec, c.values, params, unread=_unread(c), quarter=c.data.quarter)
-    c.long = long_rows(c.data.spec, c.data.quarter, c.data.values)
+    c.row = frame_row(c.data.spec, c.data.quarter, c.data.values)
 
 
 @cache
@@ -105,45 +105,37 @@ def open_fields(spec: Spec, quarter: int | None) -> tuple[Field, ...]:
     return tuple(f for f in spec.fields if f.is_open(quarter))
 
 
-@dataclass(frozen=True)
-class LongRows:
-    """One return's rows of the long frame the field rules check (schemas.frame): one per
-    open input, as the frame's columns want them. Plain lists, so a worker can make them
-    without pandas."""
+# One return's row of the frame the field rules check (schemas.frame): a value per open input,
+# in the form its column wants. A plain tuple, so a worker can make it without pandas.
+FrameRow = tuple[Any, ...]
 
-    val: list[float | None]
-    date: list[date | None]
-    text: list[str | None]
-    blank: list[bool]
+# Beyond these a value cannot sit in the frame's column (int64; datetime64[ns] holds 1677 to
+# 2262). It is out of every range the spec allows anyway: it is put in as the nearest value
+# the column holds, still outside the range, and reported as typed.
+_INT_LIMIT = 2**62
+_FIRST_DAY, _LAST_DAY = date(1700, 1, 1), date(2199, 12, 31)
 
 
-def long_rows(spec: Spec, quarter: int | None, values: dict[str, Any]) -> LongRows:
-    out = LongRows([], [], [], [])
-    val, dates, text, blank = out.val, out.date, out.text, out.blank
-    for f in open_fields(spec, quarter):
-        v = values.get(f.name)
-        blank.append(v is None or (isinstance(v, str) and not v.strip()))
-        if v is None:
-            val.append(None)
-            dates.append(None)
-            text.append(None)
-        elif f.type in ("money", "signed_money"):
-            val.append(float(to_pence(v)))
-            dates.append(None)
-            text.append(None)
-        elif f.type in ("integer", "number"):
-            val.append(float(v))
-            dates.append(None)
-            text.append(None)
-        elif f.type == "date":
-            val.append(None)
-            dates.append(v if isinstance(v, date) else None)
-            text.append(None)
-        else:
-            val.append(None)
-            dates.append(None)
-            text.append(str(v))
-    return out
+def frame_row(spec: Spec, quarter: int | None, values: dict[str, Any]) -> FrameRow:
+    return tuple(_frame_value(f.type, values.get(f.name)) for f in open_fields(spec, quarter))
+
+
+def _frame_value(ftype: str, v: Any) -> Any:
+    if v is None:
+        return None
+    if ftype in ("money", "signed_money", "integer"):
+        if abs(v) > _INT_LIMIT:  # so far out that it cannot even be rounded to pence
+            return _INT_LIMIT if v > 0 else -_INT_LIMIT
+        n = int(v) if ftype == "integer" else to_pence(v)
+        return max(-_INT_LIMIT, min(_INT_LIMIT, n))
+    if ftype in ("number", "percent"):
+        return float(v)
+    if ftype == "date":
+        if not isinstance(v, date):
+            return None
+        return min(max(v.date() if isinstance(v, datetime) else v, _FIRST_DAY), _LAST_DAY)
+    text = str(v)
+    return text if text.strip() else None  # only spaces: blank
 
 
 PARALLEL_FROM = 16  # starting two workers costs ~30 ms, reading one file ~10 ms
@@ -294,9 +286,9 @@ def validate_batch(checked: Sequence[Checked], *, ledger: Ledger | None, params:
         from . import schemas  # pandas + pandera: imported only when there is something to validate
 
         for (spec, quarter, year), members in groups.items():
-            rows = [m.data.values for m in members if m.data is not None]
-            encoded = [m.long for m in members if m.long is not None]
-            found_all = schemas.validate(spec, quarter, year, rows, encoded if len(encoded) == len(rows) else None)
+            values = [m.data.values for m in members if m.data is not None]
+            encoded = [m.row for m in members if m.row is not None]
+            found_all = schemas.validate(spec, quarter, year, values, encoded if len(encoded) == len(values) else None)
             for member, found in zip(members, found_all, strict=True):
                 # a cell the reader could not understand is reported once, by the reader
                 assert member.data is not None
