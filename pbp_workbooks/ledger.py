@@ -58,6 +58,37 @@ CREATE UNIQUE INDEX IF NOT EXISTS received_once ON received (sha256);
 CREATE UNIQUE INDEX IF NOT EXISTS received_version ON received (kind, year, quarter, partnership, version);
 """
 
+# ---- The email trail (issue 14): NEW tables only, nothing above changes. At merge this
+# block becomes one numbered migration. Every message file ingested (.eml, .msg), and which
+# received file came attached to which message, under what attachment name. Read and written
+# by mail_ledger.py.
+EMAIL_TRAIL_SCHEMA = """
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY,
+    sha256 TEXT NOT NULL UNIQUE,
+    original_name TEXT NOT NULL,
+    archive_path TEXT NOT NULL,
+    format TEXT NOT NULL,
+    sender TEXT,
+    sender_name TEXT,
+    sent_at TEXT,
+    date_text TEXT,
+    subject TEXT,
+    message_id TEXT,
+    received_at TEXT NOT NULL,
+    findings_json TEXT NOT NULL,
+    notes_json TEXT NOT NULL,
+    reply_path TEXT
+);
+CREATE TABLE IF NOT EXISTS message_attachments (
+    message INTEGER NOT NULL REFERENCES messages (id),
+    received INTEGER NOT NULL REFERENCES received (id),
+    attachment_name TEXT NOT NULL,
+    PRIMARY KEY (message, received)
+);
+CREATE INDEX IF NOT EXISTS message_attachments_received ON message_attachments (received);
+"""
+
 
 def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -93,7 +124,7 @@ class Ledger:
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA foreign_keys=ON")
         with self.transaction() as c:
-            for stmt in filter(str.strip, SCHEMA.split(";")):
+            for stmt in filter(str.strip, (SCHEMA + EMAIL_TRAIL_SCHEMA).split(";")):
                 c.execute(stmt)
             c.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
