@@ -68,7 +68,8 @@ def compose(signer: Signer, to: str | None, to_name: str | None, subject: str, b
     msg["From"] = _address(signer.name, signer.address)
     if to and _ADDRESS.fullmatch(to):
         msg["To"] = _address(to_name, to)
-    msg["Subject"] = clean(subject, 250)
+    # "=?...?=" in a received subject is text here, not an encoded word to decode again
+    msg["Subject"] = clean(subject, 250).replace("=?", "= ?")
     if in_reply_to and re.fullmatch(r"<[^<>\s]{1,250}>", in_reply_to):
         msg["In-Reply-To"] = in_reply_to
         msg["References"] = in_reply_to
