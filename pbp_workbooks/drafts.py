@@ -87,9 +87,11 @@ def reply_subject(subject: str | None) -> str:
 
 
 def write(msg: EmailMessage, path: Path) -> Path:
-    """The draft as an .eml file (CRLF line ends, as mail programs save them), written whole or not at all."""
+    """The draft as an .eml file (CRLF line ends, as mail programs save them), written whole or not at all.
+    Headers are not folded at 78 characters (a SHOULD of RFC 5322; Python's folding moves a long
+    subject wholly to the next line, which some programs show with a leading space)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = msg.as_bytes(policy=SMTP)
+    data = msg.as_bytes(policy=SMTP.clone(max_line_length=998))
     return write_atomic(path, lambda tmp: _write_bytes(tmp, data))
 
 

@@ -94,15 +94,19 @@ class Arrival:
         return {"version": self.version, "status": self.status, "received_at": self.received_at, "file": self.file,
                 "email": email}
 
-    def one_line(self) -> str:
-        when = self.received_at[:16].replace("T", " ")
-        how = f"file {self.file!r}"
-        if self.message_file is not None:
-            who = self.sender or "no sender"
-            if self.sender_name:
-                who = f"{self.sender_name} <{who}>"
-            how = f"email from {who}" + (f", {self.subject!r}" if self.subject else "") + f", attachment {self.attachment!r}"
-        return f"v{self.version} {self.status.replace('_', ' ')}: received {when} UTC, {how}"
+
+def arrival_line(v: dict[str, Any]) -> str:
+    """One version's arrival (``Arrival.to_json()``) in words, for ``pbp status --trail``."""
+    when = str(v["received_at"])[:16].replace("T", " ")
+    how = f"file {v['file']!r}"
+    email = v.get("email")
+    if email:
+        who = email["from"] or "no sender"
+        if email.get("sender_name"):
+            who = f"{email['sender_name']} <{who}>"
+        how = (f"email from {who}" + (f", {email['subject']!r}" if email.get("subject") else "")
+               + f", attachment {email['attachment']!r}")
+    return f"v{v['version']} {str(v['status']).replace('_', ' ')}: received {when} UTC, {how}"
 
 
 def arrivals(ledger: Ledger, kind: str, year: str, quarter: int | None) -> dict[str, list[Arrival]]:
