@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import drafts
 from . import spec as spec_mod
-from .errors import UnreadableFile
+from .errors import ConfigError, UnreadableFile
 from .filenames import fit, safe_file_name
 from .findings import FileReport, Finding
 from .ledger import Ledger
@@ -67,6 +67,13 @@ class Mailroom:
         if not any(is_message(i.path.name) for i in items):
             return items
         _sweep(self.ws)
+        try:
+            return self._open(items, Incoming)
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self, items: list[Incoming], incoming: type[Incoming]) -> list[Incoming]:
         out: list[Incoming] = []
         for item in items:
             out.append(item)
@@ -76,7 +83,7 @@ class Mailroom:
             item.message = letter
             self.letters.append(letter)
             for att in letter.mail.workbooks:
-                part = Incoming(self.spooled(att), f"{item.display} › {att.name}", name=att.name)
+                part = incoming(self.spooled(att), f"{item.display} › {att.name}", name=att.name)
                 letter.attachments.append(part)
                 out.append(part)
         return out
@@ -96,14 +103,19 @@ class Mailroom:
         return read_mail(item.path.name, data, self.limits)
 
     def spooled(self, att: Attachment) -> Path:
-        if self.spool is None:
-            self.ws.state_dir.mkdir(exist_ok=True)
-            self.spool = Path(tempfile.mkdtemp(prefix="spool-", dir=self.ws.state_dir))
-        self.count += 1
-        path = self.spool / f"{self.count}{att.suffix}"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(att.data)
+        """The attachment written to the spool under a made-up name: ``<n><suffix>``."""
+        try:
+            if self.spool is None:
+                self.ws.state_dir.mkdir(exist_ok=True)
+                self.spool = Path(tempfile.mkdtemp(prefix="spool-", dir=self.ws.state_dir))
+            self.count += 1
+            path = self.spool / f"{self.count}{att.suffix}"
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(att.data)
+        except OSError as err:  # the LA's disk, not the school's email
+            raise ConfigError(f"cannot write email attachments to the .pbp folder: {err.strerror or err}; free some "
+                              "space or fix its permissions, then run pbp ingest again") from None
         return path
 
     def close(self) -> None:

@@ -256,3 +256,19 @@ def test_human_output_names_the_sender_and_the_reply_draft(workspace, returns, t
     out = capsys.readouterr().out
     assert "email from jo@north.example.sch.uk, 'Q2 return'" in out
     assert "reply draft: replies/2025-26 Q2/North v1 reply - north.eml" in out
+
+
+def test_a_saved_message_attached_as_a_file_is_opened_too(workspace, returns, tmp_path, capsys) -> None:
+    inner = bytes(message([("North.xlsx", returns["North"])], subject="Original"))
+    outer = message([("original message.eml", inner)], maintype="application", subtype="octet-stream",
+                    subject="Fwd: Original")
+    code, [r] = ingest(capsys, save(tmp_path, "fwd-file.eml", outer))
+    assert code == 0 and r["email"]["attachment"] == "original message.eml › North.xlsx"
+
+
+def test_the_email_settings_are_checked(workspace, capsys) -> None:
+    text = workspace.config_path.read_text(encoding="utf-8")
+    assert 'inclusion_head = "Dr Alex Morgan"' in text and "max_message_mb = 30" in text  # pbp init's sample values
+    workspace.config_path.write_text(text.replace("max_message_mb = 30", "max_message_mb = 0"), encoding="utf-8")
+    assert main(["ingest", str(CORPUS / "unicode.msg")]) == 2
+    assert "max_message_mb must be a whole number above 0" in capsys.readouterr().err
