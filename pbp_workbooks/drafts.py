@@ -11,9 +11,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.policy import SMTP
+from email.charset import QP, Charset
+from email.header import Header
+from email.message import Message
+from email.mime.application import MIMEApplication
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
+from email.utils import formataddr
 from pathlib import Path
 
 from .config import Config
@@ -22,6 +27,9 @@ from .findings import FileReport, Finding
 from .mail_intake import clean
 
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+_POLICY = compat32.clone(linesep="\r\n", max_line_length=998)
+_UTF8_QP = Charset("utf-8")
+_UTF8_QP.body_encoding = QP  # readable in a text editor, 7-bit safe
 _ADDRESS = re.compile(r"[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+")
 
 
@@ -42,11 +50,12 @@ class Signer:
         return cls(f"{cfg.la_name} schools finance", cfg.finance_contact, f"Schools Finance Team\n{cfg.la_name}")
 
 
-def _address(name: str | None, addr: str) -> Address | str:
-    try:
-        return Address(display_name=clean(name or "", 80), addr_spec=addr)
-    except (ValueError, IndexError, TypeError):
-        return addr
+def _address(name: str | None, addr: str) -> str:
+    return formataddr((clean(name or "", 80), addr), charset="utf-8")
+
+
+def _header(text: str) -> str | Header:
+    return text if text.isascii() else Header(text, "utf-8")
 
 
 def when(d: date) -> str:
@@ -60,22 +69,29 @@ def finding_line(f: Finding) -> str:
 
 
 def compose(signer: Signer, to: str | None, to_name: str | None, subject: str, body: str, *,
-            in_reply_to: str | None = None, attachments: tuple[Path, ...] = ()) -> EmailMessage:
+            in_reply_to: str | None = None, attachments: tuple[Path, ...] = ()) -> Message:
     """A draft: From the signer, To the address (left out when there is none or it is not an
-    address), the body signed, each attachment byte for byte."""
-    msg = EmailMessage()
+    address), the body signed, each attachment byte for byte. Built with the email package's
+    compat32 classes: a third of the time of EmailMessage, which parses every header it is given."""
+    text = MIMEText(f"{body.rstrip()}\n\nKind regards,\n\n{signer.signature}\n", "plain", _UTF8_QP)  # type: ignore[arg-type]
+    msg: Message = text
+    if attachments:
+        msg = MIMEMultipart()
+        msg.attach(text)
+        for path in attachments:
+            part = MIMEApplication(path.read_bytes(), XLSX_TYPE[1])
+            name: str | tuple[str, str, str] = path.name if path.name.isascii() else ("utf-8", "", path.name)
+            part.add_header("Content-Disposition", "attachment", filename=name)
+            msg.attach(part)
     msg["X-Unsent"] = "1"
     msg["From"] = _address(signer.name, signer.address)
     if to and _ADDRESS.fullmatch(to):
         msg["To"] = _address(to_name, to)
     # "=?...?=" in a received subject is text here, not an encoded word to decode again
-    msg["Subject"] = clean(subject, 250).replace("=?", "= ?")
+    msg["Subject"] = _header(clean(subject, 250).replace("=?", "= ?"))  # type: ignore[assignment]
     if in_reply_to and re.fullmatch(r"<[^<>\s]{1,250}>", in_reply_to):
         msg["In-Reply-To"] = in_reply_to
         msg["References"] = in_reply_to
-    msg.set_content(f"{body.rstrip()}\n\nKind regards,\n\n{signer.signature}\n")
-    for path in attachments:
-        msg.add_attachment(path.read_bytes(), maintype=XLSX_TYPE[0], subtype=XLSX_TYPE[1], filename=path.name)
     return msg
 
 
@@ -86,12 +102,11 @@ def reply_subject(subject: str | None) -> str:
     return subject if re.match(r"(?i)re\s*:", subject) else f"Re: {subject}"
 
 
-def write(msg: EmailMessage, path: Path) -> Path:
+def write(msg: Message, path: Path) -> Path:
     """The draft as an .eml file (CRLF line ends, as mail programs save them), written whole or not at all.
-    Headers are not folded at 78 characters (a SHOULD of RFC 5322; Python's folding moves a long
-    subject wholly to the next line, which some programs show with a leading space)."""
+    Headers are not folded at 78 characters (a SHOULD of RFC 5322, not a MUST)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = msg.as_bytes(policy=SMTP.clone(max_line_length=998))
+    data = msg.as_bytes(policy=_POLICY)
     return write_atomic(path, lambda tmp: _write_bytes(tmp, data))
 
 

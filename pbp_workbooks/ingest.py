@@ -162,12 +162,13 @@ def ingest(ws: Workspace, paths: Sequence[Path], *, progress: Any = None) -> lis
     from .mail_ingest import Mailroom
 
     mailroom = Mailroom(ws, limits)
-    items = mailroom.open(expand(paths))  # a message file is followed by the workbooks attached to it
+    items = expand(paths)
     reports: list[FileReport] = []
     sweep_temporaries(ws)
     pool = pool_for(len(items))  # one process per core for a large batch: reading, then feedback workbooks
     drafts: list[_Draft] = []
     try:
+        items = mailroom.open(items, pool)  # a message file is followed by the workbooks attached to it
         with Ledger(ws.ledger_path) as ledger:
             reader = Reader(limits, params, pool)  # workers read each file as soon as it is archived
             new_items: list[Incoming] = []

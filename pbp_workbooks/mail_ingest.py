@@ -35,6 +35,8 @@ from .workspace import Workspace
 from .xlsx_safe import Limits, read_bounded
 
 if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
+
     from .ingest import Incoming
 
 UNIDENTIFIED = "unidentified"  # replies/ folder for messages that carried no return we could place
@@ -56,67 +58,50 @@ class Mailroom:
         self.max_bytes = ws.config.limits.max_message_mb * 2**20
         self.letters: list[Letter] = []
         self.spool: Path | None = None
-        self.count = 0
 
     # ------------------------------------------------------------------ before archiving
 
-    def open(self, items: list[Incoming]) -> list[Incoming]:
-        """The items with each message file followed by one item per workbook attached to it."""
+    def open(self, items: list[Incoming], pool: ProcessPoolExecutor | None = None) -> list[Incoming]:
+        """The items with each message file followed by one item per workbook attached to it.
+        With a pool, the messages are read (and their attachments spooled) by its workers."""
         from .ingest import Incoming
 
-        if not any(is_message(i.path.name) for i in items):
+        messages = [i for i in items if is_message(i.path.name)]
+        if not messages:
             return items
         _sweep(self.ws)
         try:
-            return self._open(items, Incoming)
+            self.ws.state_dir.mkdir(exist_ok=True)
+            self.spool = Path(tempfile.mkdtemp(prefix="spool-", dir=self.ws.state_dir))
+        except OSError as err:
+            raise _spool_error(err) from None
+        try:
+            jobs = [_Job(i.path, n, self.spool, self.max_bytes, self.limits) for n, i in enumerate(messages)]
+            if pool is None:
+                opened = list(map(open_message, jobs))
+            else:
+                from .validation import workers
+
+                chunk = max(1, min(32, len(jobs) // (4 * workers())))
+                opened = list(pool.map(open_message, jobs, chunksize=chunk))
+            by_item = dict(zip(map(id, messages), opened, strict=True))
+            out: list[Incoming] = []
+            for item in items:
+                out.append(item)
+                if id(item) not in by_item:
+                    continue
+                mail, files = by_item[id(item)]
+                letter = Letter(item, mail)
+                item.message = letter
+                self.letters.append(letter)
+                for name, path in files:
+                    part = Incoming(path, f"{item.display} › {name}", name=name)
+                    letter.attachments.append(part)
+                    out.append(part)
+            return out
         except BaseException:
             self.close()
             raise
-
-    def _open(self, items: list[Incoming], incoming: type[Incoming]) -> list[Incoming]:
-        out: list[Incoming] = []
-        for item in items:
-            out.append(item)
-            if not is_message(item.path.name):
-                continue
-            letter = Letter(item, self.read(item))
-            item.message = letter
-            self.letters.append(letter)
-            for att in letter.mail.workbooks:
-                part = incoming(self.spooled(att), f"{item.display} › {att.name}", name=att.name)
-                letter.attachments.append(part)
-                out.append(part)
-        return out
-
-    def read(self, item: Incoming) -> Mail:
-        fmt = "msg" if item.path.name.lower().endswith(".msg") else "eml"
-        try:
-            data = read_bounded(item.path, Limits(max_file_bytes=self.max_bytes))
-        except UnreadableFile as err:
-            if err.code == "F-E004":
-                size = _size(item.path)
-                return too_large(fmt, f"{size / 2**20:.1f} MB; the limit is {self.max_bytes // 2**20} MB, "
-                                      "set by max_message_mb in pbp.toml" if size else "over the limit")
-            if err.code == "F-E003":
-                return Mail(fmt, problems=[mail_problem("M-E003", "it is empty (0 bytes)")])
-            return Mail(fmt, problems=[Finding(err.code, "error", err.reason)])  # the path itself: reported as such
-        return read_mail(item.path.name, data, self.limits)
-
-    def spooled(self, att: Attachment) -> Path:
-        """The attachment written to the spool under a made-up name: ``<n><suffix>``."""
-        try:
-            if self.spool is None:
-                self.ws.state_dir.mkdir(exist_ok=True)
-                self.spool = Path(tempfile.mkdtemp(prefix="spool-", dir=self.ws.state_dir))
-            self.count += 1
-            path = self.spool / f"{self.count}{att.suffix}"
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(att.data)
-        except OSError as err:  # the LA's disk, not the school's email
-            raise ConfigError(f"cannot write email attachments to the .pbp folder: {err.strerror or err}; free some "
-                              "space or fix its permissions, then run pbp ingest again") from None
-        return path
 
     def close(self) -> None:
         if self.spool is not None:
@@ -181,6 +166,54 @@ class Mailroom:
         return drafts.compose(drafts.Signer.for_kind(self.ws.config, kind), mail.sender, mail.sender_name,
                               drafts.reply_subject(mail.subject), body, in_reply_to=mail.message_id,
                               attachments=attach)
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One message file to open (picklable: a worker may do it)."""
+
+    path: Path
+    n: int  # its attachments are spooled as <n>-<k><suffix>
+    spool: Path
+    max_bytes: int
+    limits: Limits
+
+
+def open_message(job: _Job) -> tuple[Mail, list[tuple[str, Path]]]:
+    """Read one message file and spool its workbooks; (the mail without their bytes, [(name, spooled path)])."""
+    mail = _read(job)
+    files: list[tuple[str, Path]] = []
+    for k, att in enumerate(mail.workbooks):
+        path = job.spool / f"{job.n}-{k}{att.suffix}"
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(att.data)
+        except OSError as err:  # the LA's disk, not the school's email
+            raise _spool_error(err) from None
+        files.append((att.name, path))
+    mail.workbooks = [Attachment(a.name, b"") for a in mail.workbooks]  # the bytes are in the spool now
+    return mail, files
+
+
+def _read(job: _Job) -> Mail:
+    fmt = "msg" if job.path.name.lower().endswith(".msg") else "eml"
+    try:
+        data = read_bounded(job.path, Limits(max_file_bytes=job.max_bytes))
+    except UnreadableFile as err:
+        if err.code == "F-E004":
+            size = _size(job.path)
+            return too_large(fmt, f"{size / 2**20:.1f} MB; the limit is {job.max_bytes // 2**20} MB, "
+                                  "set by max_message_mb in pbp.toml" if size else "over the limit")
+        if err.code == "F-E003":
+            return Mail(fmt, problems=[mail_problem("M-E003", "it is empty (0 bytes)")])
+        return Mail(fmt, problems=[Finding(err.code, "error", err.reason)])  # the path itself: reported as such
+    return read_mail(job.path.name, data, job.limits)
+
+
+def _spool_error(err: OSError) -> ConfigError:
+    return ConfigError(f"cannot write email attachments to the .pbp folder: {err.strerror or err}; free some space "
+                       "or fix its permissions, then run pbp ingest again")
 
 
 def _outcome(a: Incoming, roster: Roster | None) -> drafts.Outcome:

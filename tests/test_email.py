@@ -272,3 +272,30 @@ def test_the_email_settings_are_checked(workspace, capsys) -> None:
     workspace.config_path.write_text(text.replace("max_message_mb = 30", "max_message_mb = 0"), encoding="utf-8")
     assert main(["ingest", str(CORPUS / "unicode.msg")]) == 2
     assert "max_message_mb must be a whole number above 0" in capsys.readouterr().err
+
+
+def test_a_large_mailbox_opened_by_the_workers_gives_what_one_process_gives(workspace, returns, tmp_path, capsys,
+                                                                            monkeypatch) -> None:
+    import shutil
+
+    from pbp_workbooks import validation
+
+    for i in range(validation.PARALLEL_FROM + 2):
+        atts = [] if i % 5 == 0 else [(f"North {i}.xlsx", returns["North"])] + (
+            [("South.xlsx", returns["South"])] if i % 3 == 0 else [])
+        save(tmp_path, f"{i:02d}.eml", message(atts, subject=f"message {i}"))
+    twin = Path(shutil.copytree(workspace.root, tmp_path / "twin"))
+
+    def outcome(root: Path) -> tuple[list[tuple], list[tuple]]:
+        monkeypatch.chdir(root)
+        _code, reports = ingest(capsys, tmp_path / "mailbox")
+        rows = ledger(Workspace(root), "SELECT m.original_name, m.subject, a.attachment_name, r.status, r.version "
+                                       "FROM messages m LEFT JOIN message_attachments a ON a.message = m.id "
+                                       "LEFT JOIN received r ON r.id = a.received ORDER BY m.original_name, 3")
+        return [(r["file"].replace(str(root), ""), r["status"], r.get("new")) for r in reports], rows
+
+    pooled = outcome(workspace.root)
+    monkeypatch.setattr(validation, "PARALLEL_FROM", 10**6)
+    assert outcome(twin) == pooled
+    assert len(pooled[0]) == 4 + 14 + 4  # 4 without a workbook; 14 with North's; 4 of them also with South's
+    assert not list(workspace.state_dir.glob("spool-*"))
