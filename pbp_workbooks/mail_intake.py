@@ -302,9 +302,7 @@ class _Walk:
             filename = _filename(part)
             disposition = (part.get_content_disposition() or "").lower()
             if filename is None and disposition != "attachment" and ctype.startswith("text/"):
-                continue  # the message's own text
-            if filename is None and part is msg and disposition != "attachment":
-                continue  # a one-part message: its body, whatever it is
+                continue  # the message's own text (a one-part message whose body is a workbook is taken)
             data = part.get_payload(decode=True)
             self.take(prefix, filename, ctype, data if isinstance(data, bytes) else None, depth)
 
@@ -403,9 +401,11 @@ def read_msg(data: bytes, limits: Limits) -> Mail:
     try:
         header = _safely(lambda: msg.header)
         head = (lambda k: header_text(_safely(lambda: header.get(k)))) if header is not None else (lambda k: None)
-        sender = _safely(lambda: msg.sender)
-        mail.sender, mail.sender_name = sender_of(sender if isinstance(sender, str) else head("From"),
-                                                  head("Reply-To"))
+        sender = _safely(lambda: msg.sender)  # "Name <address>", or an Exchange name with no address in it
+        for text in (sender if isinstance(sender, str) else None, head("From")):
+            mail.sender, mail.sender_name = sender_of(text, head("Reply-To"))
+            if mail.sender:
+                break
         when = _safely(lambda: msg.date)
         mail.date = when if isinstance(when, datetime) and when.tzinfo is not None else None
         mail.date_text = head("Date") or (when.isoformat() if isinstance(when, datetime) else None)

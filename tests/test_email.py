@@ -299,3 +299,14 @@ def test_a_large_mailbox_opened_by_the_workers_gives_what_one_process_gives(work
     assert outcome(twin) == pooled
     assert len(pooled[0]) == 4 + 14 + 4  # 4 without a workbook; 14 with North's; 4 of them also with South's
     assert not list(workspace.state_dir.glob("spool-*"))
+
+
+def test_a_message_whose_whole_body_is_the_workbook_is_taken(workspace, returns, tmp_path, capsys) -> None:
+    """Some sending programs (scanners, finance systems) send the file as the message itself, with no name."""
+    import base64
+
+    raw = (b"From: system@north.example.sch.uk\r\nSubject: Return\r\nMIME-Version: 1.0\r\n"
+           b"Content-Type: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet\r\n"
+           b"Content-Transfer-Encoding: base64\r\n\r\n" + base64.encodebytes(returns["North"]))
+    code, [r] = ingest(capsys, save(tmp_path, "bare.eml", raw))
+    assert code == 0 and r["status"] == "accepted" and r["email"]["attachment"] == "attachment 1 (no name)"
