@@ -90,6 +90,10 @@ def test_status_json_carries_the_email_trail(workspace: Workspace, q2_in, capsys
     [s] = rows["South"]["versions"]
     assert s["email"] is None and s["file"] == "south.xlsx"
     assert rows["East"]["versions"] == []
+    assert rows["North"]["chase"] is None
+    east = rows["East"]["chase"]  # the sample roster's Q2 2025-26 is due 30 October 2025: long past
+    assert east.startswith("nothing received; late: was due 30 October 2025 (") and east.endswith(" days ago)")
+    assert rows["South"]["chase"].startswith("version 1 rejected, no version accepted")
 
 
 def test_annual_reminders_come_from_the_head_of_inclusion_services(workspace: Workspace, capsys) -> None:

@@ -24,6 +24,9 @@ def run(args: argparse.Namespace) -> int:
     fy = FinancialYear.parse(args.year)
     quarter = parse_quarter(args.quarter) if args.quarter is not None else None
     rows = status_rows(find(), fy, quarter)
+    today = datetime.now(UTC).date()
+    for r in rows:
+        r["chase"] = chase_reason(r, today)  # why pbp chase would send a reminder, or null
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -39,8 +42,7 @@ def run(args: argparse.Namespace) -> int:
     done = sum(1 for r in rows if r["official_version"])
     print(f"{done} of {len(rows)} returns accepted; {sum(r['state'] == 'missing' for r in rows)} missing; "
           f"{sum(r['late'] for r in rows)} late.")
-    today = datetime.now(UTC).date()
-    chase = [r for r in rows if chase_reason(r, today)]
+    chase = [r for r in rows if r["chase"]]
     if chase:
         periods = sorted({(r["quarter"] or 5, r["period"]) for r in chase})
         how = "; ".join(f"pbp chase --year {fy} " + (f"--quarter {q}" if q != 5 else "--annual") for q, _ in periods)
