@@ -102,12 +102,20 @@ def reply_subject(subject: str | None) -> str:
     return subject if re.match(r"(?i)re\s*:", subject) else f"Re: {subject}"
 
 
-def write(msg: Message, path: Path) -> Path:
-    """The draft as an .eml file (CRLF line ends, as mail programs save them), written whole or not at all.
-    Headers are not folded at 78 characters (a SHOULD of RFC 5322, not a MUST)."""
+def render(msg: Message) -> bytes:
+    """The draft as an .eml file's bytes: CRLF line ends, as mail programs save them. Headers are
+    not folded at 78 characters (a SHOULD of RFC 5322, not a MUST)."""
+    return msg.as_bytes(policy=_POLICY)
+
+
+def save(data: bytes, path: Path) -> Path:
+    """Write a rendered draft whole or not at all."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = msg.as_bytes(policy=_POLICY)
     return write_atomic(path, lambda tmp: _write_bytes(tmp, data))
+
+
+def write(msg: Message, path: Path) -> Path:
+    return save(render(msg), path)
 
 
 def _write_bytes(path: Path, data: bytes) -> None:

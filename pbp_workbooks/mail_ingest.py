@@ -16,6 +16,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,7 +29,7 @@ from .filenames import fit, safe_file_name
 from .findings import FileReport, Finding
 from .ledger import Ledger
 from .mail_intake import Attachment, Mail, is_message, mail_problem, read_mail, too_large
-from .mail_ledger import message_by_sha, record_message
+from .mail_ledger import MessageRecord, message_by_sha, record_message
 from .periods import FinancialYear, period_folder
 from .roster import Roster
 from .workspace import Workspace
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 
     from .ingest import Incoming
 
+DRAFT_THREADS = 4
 UNIDENTIFIED = "unidentified"  # replies/ folder for messages that carried no return we could place
 STALE_AFTER = 3600.0
 
@@ -112,36 +114,50 @@ class Mailroom:
 
     def answer(self, ledger: Ledger, roster: Callable[[], Roster | None]) -> None:
         """Record each message (with its links) and write its reply draft; tell each attachment's
-        report which email it came in, and give a message its own report when it has a problem."""
-        for letter in self.letters:
-            item = letter.item
-            if item.archived is None or item.sha256 is None:
-                continue  # the message file could not be archived: it has its report already
-            previous = message_by_sha(ledger.conn, item.sha256)
-            reply: Path | None = None
-            if previous is None:
-                reply = self._reply_path(letter)
+        report which email it came in, and give a message its own report when it has a problem.
+        Drafts are written a few at a time (threads: writing files waits on the disk); each
+        message is recorded, in its own transaction, once its draft exists."""
+        todo = [letter for letter in self.letters if letter.item.archived is not None and letter.item.sha256]
+        known = {id(letter): message_by_sha(ledger.conn, str(letter.item.sha256)) for letter in todo}
+        with ThreadPoolExecutor(max_workers=DRAFT_THREADS) as threads:
+            writing: dict[int, tuple[Path, Future[Path]]] = {}
+            for letter in todo:
+                if known[id(letter)] is None:
+                    path = self._reply_path(letter)
+                    data = drafts.render(self._reply(letter, roster()))
+                    writing[id(letter)] = (path, threads.submit(drafts.save, data, path))
+            for letter in todo:
+                self._record(ledger, letter, known[id(letter)], writing.get(id(letter)))
 
-                def write_reply(letter: Letter = letter, path: Path = reply) -> str:
-                    drafts.write(self._reply(letter, roster()), path)
-                    return str(path.relative_to(self.ws.root))
+    def _record(self, ledger: Ledger, letter: Letter, previous: MessageRecord | None,
+                reply: tuple[Path, Future[Path]] | None) -> None:
+        item = letter.item
+        assert item.archived is not None and item.sha256 is not None
+        if previous is None and reply is not None:
+            path, written = reply
 
-                rec, new = record_message(
-                    ledger, sha256=item.sha256, original_name=Path(item.display).name,
-                    archive_path=str(item.archived.relative_to(self.ws.root)), mail=letter.mail,
-                    attachments=[(a.sha256, a.name or "") for a in letter.attachments if a.sha256],
-                    before_insert=write_reply)
-            else:
-                rec, new = previous, False
-            info = _email_info(letter, rec.reply_path)
-            for a in letter.attachments:
-                if a.report is not None:
-                    a.report.extra["email"] = {**info, "attachment": a.name}
-            if letter.mail.problems:
-                extra: dict[str, Any] = {"email": info, "archived": rec.archive_path, "sha256": rec.sha256, "new": new}
-                if not new:
-                    extra["duplicate_of"] = rec.original_name
-                item.report = FileReport(item.display, "unreadable", None, list(letter.mail.problems), extra)
+            def reply_written() -> str:
+                written.result()  # the draft exists before the message is recorded
+                return str(path.relative_to(self.ws.root))
+
+            # another ingest may record the same message meanwhile: it then writes the same draft
+            rec, new = record_message(
+                ledger, sha256=item.sha256, original_name=Path(item.display).name,
+                archive_path=str(item.archived.relative_to(self.ws.root)), mail=letter.mail,
+                attachments=[(a.sha256, a.name or "") for a in letter.attachments if a.sha256],
+                before_insert=reply_written)
+        else:
+            assert previous is not None
+            rec, new = previous, False
+        info = _email_info(letter, rec.reply_path)
+        for a in letter.attachments:
+            if a.report is not None:
+                a.report.extra["email"] = {**info, "attachment": a.name}
+        if letter.mail.problems:
+            extra: dict[str, Any] = {"email": info, "archived": rec.archive_path, "sha256": rec.sha256, "new": new}
+            if not new:
+                extra["duplicate_of"] = rec.original_name
+            item.report = FileReport(item.display, "unreadable", None, list(letter.mail.problems), extra)
 
     def _reply_path(self, letter: Letter) -> Path:
         first = next((a.report for a in letter.attachments if a.report is not None and a.report.identity), None)
