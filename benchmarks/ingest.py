@@ -81,36 +81,43 @@ def installed_python(venv: Path) -> Path | None:
     return python if done.returncode == 0 else None
 
 
-def run(n: int) -> None:
+def make_returns(tmp: Path, n: int) -> tuple[Workspace, list[Path]]:
+    """A workspace in tmp/ws with n quarterly returns issued, and n filled returns in tmp/inbox
+    (every tenth with a problem, so it gets a feedback workbook). Leaves the current folder in the workspace."""
     spec = spec_mod.load("quarterly")
     fy = FinancialYear.parse("2025-26")
     params = Thresholds().params()
+    root = tmp / "ws"
+    big_roster(n)
+    main(["init", str(root), "--password", "bench"])
+    os.chdir(root)
+    main(["generate", "quarterly", "--year", "2025-26", "--quarter", "2", "--out", str(tmp / "out")])
+    inbox = tmp / "inbox"
+    inbox.mkdir()
+    ws = Workspace(root)
+    with Ledger(ws.ledger_path) as ledger:
+        issued = ledger.issued_for("quarterly", "2025-26", 2)
+    alloc = {p.partnership: Decimal(roster_mod.SAMPLE_ALLOCATIONS[p.partnership][1])
+             for p in roster_mod.SAMPLE_PROVISIONS}
+    for i, iss in enumerate(issued):
+        prov = next(p for p in roster_mod.SAMPLE_PROVISIONS if p.partnership == iss.partnership)
+        pre = {"partnership": prov.partnership, "host_school": prov.host_school, "urn": prov.urn,
+               "provision": prov.provision, "financial_year": "2025-26", "quarter": "Q2 (July to September)",
+               "dsg_allocation": alloc[prov.partnership]}
+        values = samples.filled_values(spec, fy, 2, pre, seed=i, params=params)
+        if i % 10 == 0:
+            values["email"] = "not an email"  # every tenth return has a problem: feedback is written
+        ident = Identity(spec.id, spec.version, spec.kind, "2025-26", 2, prov.partnership, prov.host_school,
+                         prov.urn, prov.provision, iss.token)
+        WorkbookWriter(spec, ident, password="bench", params=params, la_name="LA", contact="x", due=None,
+                       generated_at=datetime.now(UTC)).write(inbox / f"return-{i:04d}.xlsx", values)
+    return ws, sorted(inbox.glob("*.xlsx"))
+
+
+def run(n: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp) / "ws"
-        big_roster(n)
-        main(["init", str(root), "--password", "bench"])
-        os.chdir(root)
-        main(["generate", "quarterly", "--year", "2025-26", "--quarter", "2", "--out", str(Path(tmp) / "out")])
-        inbox = Path(tmp) / "inbox"
-        inbox.mkdir()
-        ws = Workspace(root)
-        with Ledger(ws.ledger_path) as ledger:
-            issued = ledger.issued_for("quarterly", "2025-26", 2)
-        alloc = {p.partnership: Decimal(roster_mod.SAMPLE_ALLOCATIONS[p.partnership][1])
-                 for p in roster_mod.SAMPLE_PROVISIONS}
-        for i, iss in enumerate(issued):
-            prov = next(p for p in roster_mod.SAMPLE_PROVISIONS if p.partnership == iss.partnership)
-            pre = {"partnership": prov.partnership, "host_school": prov.host_school, "urn": prov.urn,
-                   "provision": prov.provision, "financial_year": "2025-26", "quarter": "Q2 (July to September)",
-                   "dsg_allocation": alloc[prov.partnership]}
-            values = samples.filled_values(spec, fy, 2, pre, seed=i, params=params)
-            if i % 10 == 0:
-                values["email"] = "not an email"  # every tenth return has a problem: feedback is written
-            ident = Identity(spec.id, spec.version, spec.kind, "2025-26", 2, prov.partnership, prov.host_school,
-                             prov.urn, prov.provision, iss.token)
-            WorkbookWriter(spec, ident, password="bench", params=params, la_name="LA", contact="x", due=None,
-                           generated_at=datetime.now(UTC)).write(inbox / f"return-{i:04d}.xlsx", values)
-        files = sorted(inbox.glob("*.xlsx"))
+        ws, files = make_returns(Path(tmp), n)
+        root, inbox = ws.root, Path(tmp) / "inbox"
 
         t = time.perf_counter()
         for f in files:

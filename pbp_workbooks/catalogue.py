@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from . import rules, spec
 from .findings import FIELD_RULES, TEMPLATE_RULES
 from .history import CROSS_RETURN_RULES
+from .mail_intake import MAIL_PROBLEMS
 from .validation import PYTHON_RULES
 from .xlsx_safe import FILE_PROBLEMS
 
@@ -51,6 +52,8 @@ def field_rule_applies(s: spec.Spec, suffix: str) -> bool:
 def entries() -> list[Entry]:
     out = [Entry(code, "error", "file", title, msg.replace("{detail}", "…"), "any received file")
            for code, (title, msg) in FILE_PROBLEMS.items()]
+    out += [Entry(code, "error", "email", title, msg.replace("{detail}", "…"), "an email (.eml, .msg) given to pbp ingest")
+            for code, (title, msg) in MAIL_PROBLEMS.items()]
     out += [Entry(code, sev, "template", title, msg, "every return type")
             for code, (sev, title, msg) in TEMPLATE_RULES.items()]
     for kind in spec.available():
@@ -68,7 +71,7 @@ def entries() -> list[Entry]:
                 for code, (sev, title, msg) in PYTHON_RULES.items() if code.startswith(s.code_prefix + "-")]
         out += [Entry(code, sev, "cross-return", title, msg, f"{s.id}, against the LA's accepted returns")
                 for code, (sev, title, msg) in CROSS_RETURN_RULES.items() if code.startswith(s.code_prefix + "-")]
-    return sorted(out, key=lambda e: (e.code[0] != "F", e.code[0] != "T", e.code))
+    return sorted(out, key=lambda e: ("FMT".find(e.code[0]) % 4, e.code))  # file, email, template, then the rest
 
 
 def markdown() -> str:

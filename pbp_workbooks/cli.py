@@ -16,8 +16,10 @@ COMMANDS = {
     "init": "create a workspace: pbp.toml, a sample roster.xlsx and the ledger",
     "generate": "write one locked workbook per provision for a period",
     "validate": "check returned workbooks and report every problem (records nothing)",
-    "ingest": "archive, validate and record returned workbooks; write feedback workbooks",
+    "ingest": "archive, validate and record returned workbooks or the emails carrying them; write feedback and "
+              "reply drafts",
     "status": "which provisions have sent what, what was accepted, what is missing or late",
+    "chase": "write reminder email drafts for the returns of a period that are missing or rejected",
     "spec": "print a template's fields (defined names, cells, types, rules), or its field rules as a pandera schema",
     "roster": "check roster.xlsx: every problem with its sheet and cell, or what it holds",
     "consolidate": "build the LA consolidated workbook, headteacher summaries and CSV for a period",

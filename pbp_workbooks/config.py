@@ -31,18 +31,23 @@ class Limits:
     max_inflated_mb: int = 100
     max_cells: int = 200_000
     max_sheets: int = 50
+    max_message_mb: int = 30  # an email (.eml, .msg) carrying returns: base64 makes it a third larger
 
 
 @dataclass(frozen=True)
 class Config:
     la_name: str = "Sample Borough Council"
     finance_contact: str = "schools.finance@example.gov.uk"
+    # who receives the annual reports (toolkit Appendix 3): reply and reminder drafts about them come from here
+    inclusion_head: str = "Head of Inclusion Services"
+    inclusion_head_email: str = "inclusion.services@example.gov.uk"
     password: str = "pbp"
     thresholds: Thresholds = field(default_factory=Thresholds)
     limits: Limits = field(default_factory=Limits)
     outbox: str = "outbox"
     feedback: str = "feedback"
     reports: str = "reports"
+    replies: str = "replies"
 
 
 def default_text(password: str | None = None) -> str:
@@ -53,6 +58,10 @@ def default_text(password: str | None = None) -> str:
 name = "Sample Borough Council"
 # Where host schools send their returns; printed on every workbook.
 finance_contact = "schools.finance@example.gov.uk"
+# The Head of Inclusion Services receives the annual reports: reply and reminder drafts
+# about an annual report come from this name and address.
+inclusion_head = "Dr Alex Morgan"
+inclusion_head_email = "inclusion.services@example.gov.uk"
 
 [thresholds]
 # A category's variance needs a commentary when it is more than this % of its budget
@@ -74,6 +83,7 @@ password = "{pw}"
 outbox = "outbox"        # generated workbooks to send out
 feedback = "feedback"    # feedback workbooks for returns with problems
 reports = "reports"      # consolidated and summary workbooks
+replies = "replies"      # reply and reminder e-mail drafts (.eml) to open and send
 
 [limits]
 # Received files over these limits are refused without being opened.
@@ -81,6 +91,8 @@ max_file_mb = 20
 max_inflated_mb = 100
 max_cells = 200000
 max_sheets = 50
+# An e-mail (.eml, Outlook .msg) bigger than this is archived but not opened.
+max_message_mb = 30
 '''
 
 
@@ -111,10 +123,10 @@ def _str(section: dict[str, Any], key: str, default: str, where: str) -> str:
 # Every setting pbp.toml may hold, by section: anything else is a mistake (a misspelt key
 # would otherwise be ignored and its default used without a word).
 KNOWN: dict[str, tuple[str, ...]] = {
-    "la": ("name", "finance_contact"),
+    "la": ("name", "finance_contact", "inclusion_head", "inclusion_head_email"),
     "thresholds": tuple(Thresholds.__dataclass_fields__),
     "protection": ("password",),
-    "folders": ("outbox", "feedback", "reports"),
+    "folders": ("outbox", "feedback", "reports", "replies"),
     "limits": tuple(Limits.__dataclass_fields__),
 }
 
@@ -166,6 +178,8 @@ def _settings(data: dict[str, Any]) -> Config:
     return Config(
         la_name=_str(la, "name", Config.la_name, "la"),
         finance_contact=_str(la, "finance_contact", Config.finance_contact, "la"),
+        inclusion_head=_str(la, "inclusion_head", Config.inclusion_head, "la"),
+        inclusion_head_email=_str(la, "inclusion_head_email", Config.inclusion_head_email, "la"),
         password=password,
         thresholds=Thresholds(
             variance_commentary_pct=_num(th, "variance_commentary_pct", d.variance_commentary_pct, "thresholds"),
@@ -178,8 +192,10 @@ def _settings(data: dict[str, Any]) -> Config:
             max_inflated_mb=_int(li, "max_inflated_mb", Limits.max_inflated_mb, "limits"),
             max_cells=_int(li, "max_cells", Limits.max_cells, "limits"),
             max_sheets=_int(li, "max_sheets", Limits.max_sheets, "limits"),
+            max_message_mb=_int(li, "max_message_mb", Limits.max_message_mb, "limits"),
         ),
         outbox=_str(fo, "outbox", Config.outbox, "folders"),
         feedback=_str(fo, "feedback", Config.feedback, "folders"),
         reports=_str(fo, "reports", Config.reports, "folders"),
+        replies=_str(fo, "replies", Config.replies, "folders"),
     )

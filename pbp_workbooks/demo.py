@@ -8,7 +8,9 @@ annual report: generate it for the year (Q4 is not in the demo, so nothing is pr
 from it) -> partnerships fill it in (``annual_samples.filled_values``), one with pupils by
 gender that do not add up -> ingest -> that partnership corrects its feedback workbook ->
 ingest -> consolidate without --quarter: the LA workbook gains the annual overview and
-each headteacher summary an Annual sheet.
+each headteacher summary an Annual sheet. Last, the Q3 returns arrive by email
+(``demo_mailbox``): ingested from .eml files, answered with reply drafts, and the missing
+and rejected ones chased with reminder drafts.
 
 Schools' answers are typed into the issued workbooks by defined name with openpyxl,
 as a person with Excel would fill the yellow cells. Values come from
@@ -289,6 +291,11 @@ def run_demo(root: Path, say: Callable[[str], None] | None = None) -> int:
     out("")
     annual = run_annual(ws, root, fy, out, rel)
     out("")
+    from .demo_mailbox import run_mailbox
+
+    q2_final = {p: {**v, **(PROBLEMS[p][1] if p in PROBLEMS else {})} for p, v in q2_values.items()}
+    mailbox = run_mailbox(ws, root, fy, q2_final, out, rel)
+    out("")
     out("Where everything is:")
     out(f"  {rel(ws.folder('outbox'))}/                  the workbooks the LA issued (Q1, Q2)")
     out(f"  {RETURNS}/  the returns the schools sent back (and the corrected ones)")
@@ -304,7 +311,10 @@ def run_demo(root: Path, say: Callable[[str], None] | None = None) -> int:
     for p in annual.csv[2:]:
         out(f"  {rel(p)}")
     out(f"  {RETURNS}/{fy} Annual/ (and '{fy} Annual corrected/')  the annual reports the partnerships sent")
-    out(f"Done in {time.monotonic() - started:.1f} s. Try: cd {root} && pbp status --year {YEAR}")
+    out(f"  {rel(mailbox)}/  the Q3 returns as they arrived: emails (.eml) saved from the LA's mailbox")
+    out(f"  {rel(ws.folder('replies'))}/{fy} Q3/  reply and reminder drafts (.eml): open one in Outlook or Thunderbird "
+        "and it is ready to send")
+    out(f"Done in {time.monotonic() - started:.1f} s. Try: cd {root} && pbp status --year {YEAR} --quarter 3 --trail")
     return 0
 
 

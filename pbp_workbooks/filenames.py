@@ -18,6 +18,12 @@ def safe_file_name(text: str) -> str:
     return _UNSAFE.sub("-", text).strip(" .")[:180]
 
 
+def fit(name: str, max_bytes: int = 200) -> str:
+    """Cut a file name to max_bytes of UTF-8: names are limited in bytes (255), not characters,
+    and a writer's temporary file adds a few more."""
+    return name.encode("utf-8")[:max_bytes].decode("utf-8", "ignore").rstrip(" .")
+
+
 def write_atomic(path: Path, build: Callable[[Path], None]) -> Path:
     """``build`` writes a hidden temporary beside ``path`` (``.<name>.<pid>.tmp``, the pattern
     ingest sweeps after a crash), which then replaces ``path`` in one step."""

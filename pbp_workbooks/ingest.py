@@ -32,6 +32,7 @@ from . import filenames
 from .errors import ConfigError, Interrupted, PbpError, UnreadableFile
 from .feedback import Draft
 from .feedback import draft as draft_feedback
+from .filenames import fit as _fit
 from .filenames import safe_file_name
 from .findings import FileReport, Finding
 from .interrupts import pause_point, sigint_ignored
@@ -43,6 +44,7 @@ from .workspace import Workspace
 from .xlsx_safe import Limits, problem, sniff
 
 if TYPE_CHECKING:
+    from .mail_ingest import Letter
     from .pools import QuietPool
 
 _SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,8}$")
@@ -58,6 +60,12 @@ class Incoming:
     previous: Received | None = None
     report: FileReport | None = None
     draft: _Draft | None = None
+    name: str | None = None  # the file's own name when it is not the path's: an email attachment's
+    message: Letter | None = None  # set on a message file (.eml, .msg): archived, recorded with its attachments
+
+    @property
+    def original_name(self) -> str:
+        return self.name or Path(self.display).name
 
 
 def expand(paths: Sequence[Path]) -> list[Incoming]:
@@ -154,14 +162,19 @@ def ingest(ws: Workspace, paths: Sequence[Path], *, progress: Any = None) -> lis
     cfg = ws.config
     limits = limits_from(cfg)
     params = cfg.thresholds.params()
+    from .mail_ingest import Mailroom
+
+    mailroom = Mailroom(ws, limits)
     items = expand(paths)
     reports: list[FileReport] = []
     sweep_temporaries(ws)
     pool = pool_for(len(items))  # one process per core for a large batch: reading, then feedback workbooks
     drafts: list[_Draft] = []
-    archiving = _archived(ws, items)
+    archiving = _archived(ws, [])  # replaced once the messages are opened; closed in any case
     recorded = 0
     try:
+        items = mailroom.open(items, pool)  # a message file is followed by the workbooks attached to it
+        archiving = _archived(ws, items)
         with Ledger(ws.ledger_path) as ledger:
             reader = Reader(limits, params, pool)  # workers read each file as soon as it is archived
             new_items: list[Incoming] = []
@@ -172,6 +185,8 @@ def ingest(ws: Workspace, paths: Sequence[Path], *, progress: Any = None) -> lis
                     item.report = _not_a_file(item, limits)
                     continue
                 assert item.sha256 is not None and item.archived is not None
+                if item.message is not None:
+                    continue  # a message file: recorded with its attachments once they are
                 item.previous = received_by_sha(ledger.conn, item.sha256)
                 if item.previous is None:
                     new_items.append(item)
@@ -203,13 +218,17 @@ def ingest(ws: Workspace, paths: Sequence[Path], *, progress: Any = None) -> lis
             for item in items:
                 if item.report is None and item.previous is not None:
                     item.report = _duplicate(item, item.previous)
-                assert item.report is not None
-                reports.append(item.report)
+            mailroom.answer(ledger, roster_once)  # messages recorded, reply drafts written
+            for item in items:
+                assert item.report is not None or item.message is not None
+                if item.report is not None:
+                    reports.append(item.report)
     except KeyboardInterrupt:
         raise Interrupted(f"interrupted after recording {recorded} of {len(items)} files; run the same command "
                           "again to finish (files already recorded are recognised, not counted twice)") from None
     finally:
         with sigint_ignored():
+            mailroom.close()
             archiving.close()  # the archive threads stop taking new files
             if pool is not None:
                 pool.stop()  # waits for a draft still being written, then...
@@ -329,12 +348,12 @@ def _record(ws: Workspace, ledger: Ledger, item: Incoming, checked: Checked) -> 
         transaction: a second ingest that is recording the same file meanwhile shows none."""
         nonlocal feedback_path
         if draft is not None:
-            name = _fit(safe_file_name(f"{partnership} v{version} feedback - {Path(item.display).stem}")) + ".xlsx"
+            name = _fit(safe_file_name(f"{partnership} v{version} feedback - {Path(item.original_name).stem}")) + ".xlsx"
             os.replace(draft.path, draft.folder / name)
             feedback_path = draft.folder / name
 
     rec, new = record_received(
-        ledger, sha256=item.sha256, original_name=Path(item.display).name,
+        ledger, sha256=item.sha256, original_name=item.original_name,
         archive_path=str(item.archived.relative_to(ws.root)), kind=kind, year=year, quarter=quarter,
         partnership=partnership, token=token, status=report.status,
         findings_json=json.dumps([_finding_dict(f) for f in report.findings]), values_json=values_json,
@@ -346,12 +365,6 @@ def _record(ws: Workspace, ledger: Ledger, item: Incoming, checked: Checked) -> 
                          "received_at": rec.received_at})
     if feedback_path is not None:
         report.extra["feedback"] = str(feedback_path)
-
-
-def _fit(name: str, max_bytes: int = 200) -> str:
-    """Cut a file name to max_bytes of UTF-8: names are limited in bytes (255), not characters,
-    and the writer's temporary file adds a few more."""
-    return name.encode("utf-8")[:max_bytes].decode("utf-8", "ignore").rstrip(" .")
 
 
 def _finding_dict(f: Finding) -> dict[str, Any]:

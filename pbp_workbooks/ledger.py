@@ -72,11 +72,43 @@ CREATE UNIQUE INDEX IF NOT EXISTS received_once ON received (sha256);
 CREATE UNIQUE INDEX IF NOT EXISTS received_version ON received (kind, year, quarter, partnership, version);
 """
 
+# Migration 2, the email trail (issue 14): every message file ingested (.eml, .msg), and which
+# received file came attached to which message, under what attachment name. Read and written
+# by mail_ledger.py.
+EMAIL_TRAIL_SCHEMA = """
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY,
+    sha256 TEXT NOT NULL UNIQUE,
+    original_name TEXT NOT NULL,
+    archive_path TEXT NOT NULL,
+    format TEXT NOT NULL,
+    sender TEXT,
+    sender_name TEXT,
+    sent_at TEXT,
+    date_text TEXT,
+    subject TEXT,
+    message_id TEXT,
+    received_at TEXT NOT NULL,
+    findings_json TEXT NOT NULL,
+    notes_json TEXT NOT NULL,
+    reply_path TEXT
+);
+CREATE TABLE IF NOT EXISTS message_attachments (
+    message INTEGER NOT NULL REFERENCES messages (id),
+    received INTEGER NOT NULL REFERENCES received (id),
+    attachment_name TEXT NOT NULL,
+    PRIMARY KEY (message, received)
+);
+CREATE INDEX IF NOT EXISTS message_attachments_received ON message_attachments (received);
+"""
+
+
 Migration = tuple[int, str, str | Callable[[sqlite3.Connection], None]]
 
 # (number, what it adds, SQL or a function). Append only; numbers run 1, 2, 3 ...
 MIGRATIONS: list[Migration] = [
     (1, "issued and received workbooks (the first release's schema)", BASELINE),
+    (2, "the email trail: messages ingested and the workbooks attached to them", EMAIL_TRAIL_SCHEMA),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -69,3 +69,8 @@ def parse_quarter(text: str | int) -> int:
     if q not in (1, 2, 3, 4):
         raise UsageError(f"'{text}' is not a quarter: use 1, 2, 3 or 4")
     return q
+
+
+def period_folder(year: str, quarter: int | None) -> str:
+    """The name of a period's folder under outbox/, feedback/ and replies/: '2025-26 Q2', '2025-26 Annual'."""
+    return f"{year} {f'Q{quarter}' if quarter else 'Annual'}"

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 from . import roster as roster_mod
 from . import spec as spec_mod
 from .ledger import Ledger, received_for
+from .mail_ledger import arrivals
 from .periods import FinancialYear
 from .workspace import Workspace
 
@@ -39,6 +40,7 @@ def status_rows(ws: Workspace, fy: FinancialYear, quarter: int | None, today: da
             for r in received_for(ledger, kind, str(fy), q):
                 received.setdefault(r.partnership or "", []).append(r)
             due = roster.due(fy, f"Q{q}" if q else "Annual")
+            trail = arrivals(ledger, kind, str(fy), q)
             for prov in roster.provisions:
                 got = received.get(prov.partnership, [])
                 accepted = [r for r in got if r.status in ("accepted", "accepted_with_warnings")]
@@ -61,6 +63,7 @@ def status_rows(ws: Workspace, fy: FinancialYear, quarter: int | None, today: da
                     "latest_status": latest.status if latest else None,
                     "official_version": official.version if official else None,
                     "state": state, "due": due.isoformat() if due else None, "late": bool(late),
+                    "versions": [a.to_json() for a in trail.get(prov.partnership, [])],  # how each arrived
                 })
     return rows
 

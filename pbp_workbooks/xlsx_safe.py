@@ -54,7 +54,9 @@ __all__ = [
     "col_letters",
     "open_workbook",
     "problem",
+    "read_bounded",
     "sniff",
+    "zip_entries",
 ]
 
 # --------------------------------------------------------------------------- limits
@@ -1708,5 +1710,27 @@ def open_workbook(path: Path, limits: Limits = Limits()) -> RawWorkbook:
         data = _read_file(path, limits)
         pkg, main = _check_bytes(data, limits)
         return RawWorkbook(pkg, main, limits)
+
+    return _guard(run)
+
+
+def read_bounded(path: Path, limits: Limits = Limits()) -> bytes:
+    """The whole of a regular file, read as a return is (never through a symbolic link, at
+    most ``limits.max_file_bytes``): for an e-mail message that carries returns."""
+    return _guard(lambda: _read_file(path, limits))
+
+
+def zip_entries(data: bytes, limits: Limits, wanted: Callable[[str], bool]) -> list[tuple[str, bytes]]:
+    """(name, bytes) of each entry of a zip archive whose name ``wanted`` accepts, opened under
+    the limits an xlsx's parts are (entry count and names, encryption, compression method,
+    size once unpacked and ratio): for a .zip attached to an e-mail. Every refusal is an
+    :class:`UnreadableFile` with its ``F-`` code."""
+
+    def run() -> list[tuple[str, bytes]]:
+        if not data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+            raise problem("F-E017", "it is not a zip archive")
+        pkg = _Package(data, limits)
+        return [(info.filename, b"".join(pkg.chunks(info)))
+                for info in pkg.members.values() if not info.is_dir() and wanted(info.filename)]
 
     return _guard(run)

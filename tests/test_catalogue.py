@@ -25,7 +25,7 @@ def test_codes_are_unique_and_well_formed() -> None:
 
 def test_catalogue_lists_every_level() -> None:
     levels = {e.level for e in catalogue.entries()}
-    assert levels == {"file", "template", "field", "cross-field", "cross-return"}
+    assert levels == {"file", "email", "template", "field", "cross-field", "cross-return"}
     assert {"F-E005", "T-E004", "Q-E101", "Q-E201", "Q-W220"} <= {e.code for e in catalogue.entries()}
 
 

@@ -170,3 +170,39 @@ def test_demo_csv_exports_are_a_valid_frictionless_data_package(demo_dir: tuple[
     annual = (reports / "PBP consolidated 2025-26 Q2 - annual.csv").read_text(encoding="utf-8-sig")
     assert ",c,c," in annual  # suppressed counts and shares: declared missing values, not type errors
     assert "reports/2025-26 Q2/datapackage.json" in out
+
+
+def test_demo_ends_with_returns_arriving_by_email(demo_dir: tuple[Path, str], capsys: pytest.CaptureFixture[str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Q3 arrives as .eml files saved from the mailbox; each leaves a reply draft; pbp chase drafts
+    reminders for exactly the missing and rejected returns."""
+    import json
+    from email import policy
+    from email.parser import BytesParser
+
+    from pbp_workbooks.demo_mailbox import MAILBOX, Q3_MAIL
+
+    root, out = demo_dir
+    mails = sorted((root / MAILBOX / "2025-26 Q3").glob("*.eml"))
+    assert len(mails) == 4  # West never writes
+    replies = sorted((root / "replies").rglob("*reply - *.eml"))
+    assert len(replies) == 4
+    for path in replies:
+        draft = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+        assert draft["X-Unsent"] == "1" and draft["Subject"].startswith("Re: PBP Quarterly Return 2025-26 Q3")
+    monkeypatch.chdir(root)
+    monkeypatch.delenv("PBP_WORKSPACE", raising=False)
+    capsys.readouterr()
+    assert main(["chase", "--year", "2025-26", "--quarter", "3", "--json", "--dry-run"]) == 0
+    chased = json.loads(capsys.readouterr().out)
+    assert {c["partnership"]: c["state"] for c in chased} == {"South": "rejected", "Central": "missing",
+                                                             "West": "missing"} == {p: ("rejected" if p == "South" else
+                                                                                        "missing") for p in Q3_MAIL}
+    assert {c["partnership"]: c["attachment_is"] for c in chased} == {
+        "South": "feedback workbook", "Central": "issued workbook", "West": "issued workbook"}
+    assert len(list((root / "replies" / "2025-26 Q3").glob("* reminder *.eml"))) == 3  # the demo's own chase
+    assert main(["status", "--year", "2025-26", "--quarter", "3", "--trail"]) == 0
+    status = capsys.readouterr().out
+    assert "3 would be chased" in status and "email from Northfield Primary School finance" in status
+    for text in ("[E1/3]", "[E3/3]", "M-E001", "reply draft: replies/2025-26 Q3/"):
+        assert text in out, text

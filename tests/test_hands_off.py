@@ -198,3 +198,37 @@ def test_ingest_writes_only_inside_the_workspace(sandbox: Sandbox) -> None:
         if report.get("new"):
             assert stat.S_IMODE((sandbox.ws / report["archived"]).stat().st_mode) == 0o444
     assert not [p for p in (sandbox.ws / ".pbp").iterdir() if p.name.endswith(("-wal", "-shm", "-journal"))]
+
+
+def test_ingesting_emails_writes_only_inside_the_workspace(sandbox: Sandbox) -> None:
+    """Messages (.eml built here, the two real Outlook files) are read, never changed; their
+    attachments are spooled inside .pbp/ (never TMPDIR) and the spool is gone afterwards; the
+    only other things written are feedback workbooks and reply drafts."""
+    from email.message import EmailMessage
+
+    from conftest import SHARED
+
+    m = EmailMessage()
+    m["From"], m["Subject"] = "Jo <jo@south.example.sch.uk>", "Q2"
+    m.set_content("attached")
+    m.add_attachment((sandbox.inbox / "South filled in.xlsx").read_bytes(), maintype="application",
+                     subtype="octet-stream", filename="../../../home/escape.xlsx")
+    mail = sandbox.root / "mail"
+    mail.mkdir()
+    (mail / "south.eml").write_bytes(bytes(m))
+    for name in ("unicode.msg", "strangeDate.msg"):
+        shutil.copyfile(SHARED / "corpus" / "email" / name, mail / name)
+    before, mail_before = sandbox.snap(), snapshot(mail)
+    run = pbp("ingest", "--json", mail, cwd=sandbox.ws, env=sandbox.env)
+    assert run.rc == 1 and run.err == "", run.where()
+    assert [r["status"] for r in run.data] == ["rejected", "unreadable", "unreadable"]  # south, strangeDate, unicode
+    after = sandbox.snap()
+    assert changes(mail_before, snapshot(mail)) == NO_CHANGES
+    for name in ("inbox", "neighbour", "home", "tmp"):
+        assert changes(before[name], after[name]) == NO_CHANGES, name
+    ws = changes(before["workspace"], after["workspace"])
+    assert ws["removed"] == []
+    for rel in ws["added"] + ws["changed"]:
+        assert rel.split(os.sep)[0] in (".pbp", "feedback", "replies"), f"ingest wrote {rel}"
+        assert not rel.startswith(os.path.join(".pbp", "spool-")), f"spool left behind: {rel}"
+    assert len([r for r in ws["added"] if r.endswith(".eml") and r.startswith("replies")]) == 3

@@ -40,6 +40,7 @@ def emit(reports: Sequence[FileReport], as_json: bool) -> int:
     else:
         if not utf and hasattr(sys.stdout, "reconfigure"):
             sys.stdout.reconfigure(errors="backslashreplace")
+        replies: set[str] = set()
         for r in reports:
             who = ""
             if r.identity:
@@ -57,9 +58,28 @@ def emit(reports: Sequence[FileReport], as_json: bool) -> int:
                 print(_line(f"     {f.code} {f.severity:<7} {where:<12} {f.message}"))
             if r.extra.get("feedback"):
                 print(_line(f"     feedback workbook: {r.extra['feedback']}"))
+            _email_lines(r.extra.get("email"), replies)
         counts: dict[str, int] = {}
         for r in reports:
             counts[r.status] = counts.get(r.status, 0) + 1
         summary = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in counts.items()) or "no files"
         print(f"{len(reports)} file(s): {summary}.")
+        if replies:
+            print(f"{len(replies)} reply draft(s) (.eml, listed above): open each in your mail program, check it and "
+                  "send it.")
     return 0 if reports and all(r.ok for r in reports) else 1
+
+
+def _email_lines(email: dict[str, Any] | None, replies: set[str]) -> None:
+    """Where a file came from when it came by email, the message's oddities, and its reply draft (once)."""
+    if not email:
+        return
+    sender = email.get("from") or "no sender"
+    print(_line(f"     email from {sender}" + (f", {email['subject']!r}" if email.get("subject") else "")
+                + (f", sent {email['date'][:16].replace('T', ' ')}" if email.get("date") else "")))
+    for note in email.get("notes") or ():
+        print(_line(f"     note: {note}"))
+    reply = email.get("reply")
+    if reply and reply not in replies:
+        replies.add(reply)
+        print(_line(f"     reply draft: {reply}"))

@@ -5,7 +5,8 @@ from pathlib import Path
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="returned workbooks, or folders of them")
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH",
+                   help="returned workbooks, emails carrying them (.eml, Outlook .msg), or folders of them")
     p.add_argument("--json", action="store_true", help="print a JSON array, one object per file")
 
 

@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     Ledger(ws.ledger_path).close()
     ws.config_path.write_text(config.default_text(args.password), encoding="utf-8")
     print(f"Created a pbp workspace in {ws.root}")
-    print(f"  {CONFIG_NAME}      settings: thresholds, protection password, folders")
+    print(f"  {CONFIG_NAME}      settings: thresholds, protection password, folders, email addresses")
     print("  roster.xlsx   the LA's provisions, allocations, due dates and member schools (sample data: edit it)")
     print("  .pbp/         the ledger (ledger.sqlite) and the archive of received files")
     print(f"Next: cd {root} && pbp generate quarterly --year 2025-26 --quarter 2")
