@@ -4,7 +4,7 @@ Outputs (``consolidate``), in ``reports/<year> Q<n>/`` unless ``--out`` says oth
 
 - ``PBP consolidated <year> Q<n>.xlsx`` -- Summary (per partnership, totals, median,
   RAG with a text label, charts), By category, Categories (a tidy Excel table with
-  filters: partnership x category x reporting quarter), Items over £30k, Balances
+  filters: partnership x category x reporting quarter), Items over the large-item threshold, Balances
   (surplus plans, possible claw-back), Placements, Returns status, Data quality, About
   (la_workbook.py; with the annual overview, also its published sheets: annual_sheets.py);
 - two tidy CSV files for BI tools (``... - categories.csv``, ``... - partnerships.csv``),

@@ -2,7 +2,7 @@
 
 Summary (per partnership, totals, median, RAG with a text label, charts), By category,
 Categories (a tidy Excel table with filters: partnership x category x reporting
-quarter), Items over £30k, Balances (surplus plans, possible claw-back), Placements,
+quarter), Items over the large-item threshold, Balances (surplus plans, possible claw-back), Placements,
 the annual overview's published sheets when there is one (annual_sheets.py), Returns
 status, Data quality, About. Totals are live formulas with their values cached
 (computed in Python), so viewers that never recalculate show them. Text that came from a
@@ -19,9 +19,11 @@ from typing import Any
 
 from . import __version__
 from .annual_sheets import PUBLISHED_SHEETS, write_annual_sheets
+from .config import Thresholds
 from .consolidation import Consolidation, Line
 from .figures import Figures, ratio, sum_known
 from .filenames import write_atomic
+from .rules import threshold_text
 from .sheets import (
     HEADER_FILL,
     MONEY_FMT,
@@ -317,10 +319,15 @@ ITEM_COLS = [Col("Partnership", "text", 14), Col("Return", "text", 20), Col("Ite
              Col("Both signatures", "text", 12)]
 
 
+def items_sheet_name(th: Thresholds) -> str:
+    """The register's sheet, named from the LA's large-item threshold (pbp.toml)."""
+    return f"Items over {threshold_text('large_item', th.large_item)}"
+
+
 def _write_items(book: Book, c: Consolidation) -> None:
-    ws = book.wb.add_worksheet("Items over £30k")
-    put_heading(book, ws, f"Register of single items of spend of £{c.thresholds.large_item:,} or more – "
-                f"{c.period_long}",
+    ws = book.wb.add_worksheet(items_sheet_name(c.thresholds))
+    put_heading(book, ws, f"Register of single items of spend over {threshold_text('large_item', c.thresholds.large_item)}"
+                f" – {c.period_long}",
                 "From the items table of each official return (toolkit section 5: each needs a Neighbourhood "
                 "Partnership signatory and a host school signatory).")
     first = 4

@@ -281,7 +281,7 @@ def test_category_table_is_tidy_filtered_and_reconciles(scenario, book, expected
 
 def test_items_balances_and_placements_reconcile(book, expected) -> None:
     q2 = {p: e for (q, p), e in expected.items() if q == 2}
-    items = book["Items over £30k"]
+    items = book["Items over £30,000"]
     rows = [r for r in items.iter_rows(min_row=5, values_only=True) if r[0]]
     listed = {(r[0], r[2]): pence(r[7]) for r in rows if r[2] and r[2].startswith("Item ")}
     want = {(p, f"Item {k}"): e.money(f"items_{k}_amount") for p, e in q2.items() for k in "12345"
@@ -592,3 +592,18 @@ def test_help_lists_the_new_commands(capsys) -> None:
         main(["--help"])
     out = capsys.readouterr().out
     assert "consolidate" in out and "demo" in out
+
+
+def test_texts_about_the_large_item_threshold_follow_pbp_toml() -> None:
+    """An LA whose threshold is £25,000: the register's sheet and the rule messages say so."""
+    from pbp_workbooks import rules
+    from pbp_workbooks.config import Thresholds
+    from pbp_workbooks.la_workbook import items_sheet_name
+
+    th = Thresholds(large_item=Decimal(25000))
+    assert items_sheet_name(th) == "Items over £25,000" and items_sheet_name(Thresholds()) == "Items over £30,000"
+    spec = spec_mod.load("quarterly")
+    q_w205 = next(r for r in rules.expand(spec) if r.code == "Q-W205")
+    text = rules.render(q_w205.message, q_w205, lambda n: "£12,000.00", th.params())
+    assert "not over £25,000" in text and "30,000" not in text
+    assert rules.fill_thresholds("over {large_item} ({variance_commentary_pct})", th.params()) == "over £25,000 (10%)"
