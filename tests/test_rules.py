@@ -1084,13 +1084,10 @@ def test_rule_cases_give_the_same_checks_in_gnumeric_and_formulas(
     """Every shipped rule's "fires" and "stays quiet" cases: Gnumeric and the formulas engine
     compute every formula cell, Checks line and status as the project's Python does."""
     import formulas
-    import numpy as np
-    import schedula as sh
     from engines import (
-        _norm_formulas,
-        as_cell_value,
         differences,
         formula_cells,
+        formulas_recalc,
         gnumeric_cells,
         python_cells,
         raw_inputs,
@@ -1100,7 +1097,6 @@ def test_rule_cases_give_the_same_checks_in_gnumeric_and_formulas(
     require_gnumeric()
     issued_path = issued.files["North"]
     model = formulas.ExcelModel().loads(str(issued_path)).finish()
-    book = issued_path.name
     cells = formula_cells(SPEC, QUARTER)
     paths = [(case_id, path) for case_id, path, _ in engine_cases(broken)] + [("clean", p) for p in clean_returns]
     problems: list[str] = []
@@ -1108,18 +1104,7 @@ def test_rule_cases_give_the_same_checks_in_gnumeric_and_formulas(
         raw = raw_inputs(path, SPEC)
         python = python_cells(SPEC, QUARTER, raw, PARAMS)
         problems += [f"{case_id}: {p}" for p in differences(python, gnumeric_cells(path, cells), "Gnumeric")]
-        inputs = {}
-        for name, v in raw.items():
-            f = SPEC[name]
-            cv = as_cell_value(v)
-            if isinstance(cv, datetime):
-                cv = float((cv - datetime(1899, 12, 30)).days)
-            inputs[f"'[{book}]{f.sheet.upper()}'!{f.cell}"] = np.array([[sh.EMPTY if cv is None else cv]], object)
-        solution = model.calculate(inputs=inputs)
-        seen = {}
-        for sheet, cell in cells:
-            got = solution.get(f"'[{book}]{sheet.upper()}'!{cell}")
-            seen[(sheet, cell)] = _norm_formulas(got.value[0, 0] if got is not None and hasattr(got, "value") else got)
+        seen = formulas_recalc(model, issued_path.name, SPEC, raw, cells)
         problems += [f"{case_id}: {p}" for p in differences(python, seen, "formulas")]
     assert not problems, "\n".join(problems[:30])
 
