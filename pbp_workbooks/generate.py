@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import roster as roster_mod
+from . import sources as sources_mod
 from . import spec as spec_mod
 from .errors import ConfigError, Interrupted, UsageError
 from .filenames import safe_file_name
@@ -41,6 +42,7 @@ def period_sources(prov: roster_mod.Provision, fy: FinancialYear, quarter: int |
         "roster.provision": prov.provision,
         "roster.allocation": allocation,
         "period.year": str(fy),
+        "period.year_end": fy.end,
         "period.quarter_label": f"Q{quarter} ({QUARTER_MONTHS[quarter]})" if quarter else "",
     }
 
@@ -69,6 +71,7 @@ class Written(list[Path]):
 
     kept: list[str]
     replaced: list[str]
+    waiting: list[str]  # "<partnership> (<what the LA does not have yet>)": not issued this time
 
 
 def generate(ws: Workspace, kind: str, fy: FinancialYear, quarter: int | None, out: Path | None, *,
@@ -83,7 +86,7 @@ def generate(ws: Workspace, kind: str, fy: FinancialYear, quarter: int | None, o
     spec = spec_mod.load(kind)
     # Check the roster has everything before writing anything.
     allocations = {p.partnership: roster.allocation(p.partnership, fy) for p in roster.provisions}
-    period = f"Q{quarter}" if quarter else "Annual"
+    period = f"Q{quarter}" if quarter else spec.period
     due = roster.due(fy, period)
     out_dir = out or ws.folder("outbox") / f"{fy} {period}"
     generated_at = datetime.now(UTC).replace(microsecond=0)
@@ -104,11 +107,19 @@ def generate(ws: Workspace, kind: str, fy: FinancialYear, quarter: int | None, o
             raise ConfigError(f"cannot create the output folder {out_dir}: {err.strerror}") from None
         jobs: list[_Job] = []
         members = member_urns(roster)
+        written.waiting = []
         for prov in todo:
             identity = Identity(spec.id, spec.version, spec.kind, str(fy), quarter, prov.partnership,
                                 prov.host_school, prov.urn, prov.provision, secrets.token_hex(8))
             sources = period_sources(prov, fy, quarter, allocations[prov.partnership])
             sources.update(partnership_sources(members, prov))
+            sources.update(sources_mod.member_sources(spec, roster, prov.partnership))
+            sources.update(sources_mod.la_sources(cfg.thresholds, allocations[prov.partnership]))
+            sources.update(sources_mod.ledger_sources(spec, ledger, fy, prov.partnership))
+            missing = sources_mod.waiting_for(spec, sources)
+            if missing:
+                written.waiting.append(f"{prov.partnership} (no {', '.join(missing).lower()} yet)")
+                continue
             values = prefill(spec, sources)
             values.update(prior_actuals(ledger, spec, fy, quarter, prov.partnership))
             name = safe_file_name(spec.file_name.format(year=fy, quarter=quarter, partnership=prov.partnership,

@@ -162,6 +162,12 @@ class Spec:
     last_row: int
     by_name: dict[str, Field] = field(repr=False, compare=False, default_factory=dict)
     orientation: str = "landscape"  # of the printed data sheet: landscape | portrait
+    period: str = "Annual"  # a return without quarters: its folder and its row on the roster's Due dates
+
+    @property
+    def quarterly(self) -> bool:
+        """A return sent each quarter (issued with --quarter); the others are sent once a year."""
+        return any(f.quarter is not None for f in self.fields)
 
     def __getitem__(self, name: str) -> Field:
         return self.by_name[name]
@@ -234,14 +240,31 @@ def _check_name(name: str, where: str) -> str:
     return name
 
 
-def _qualify(e: expr.Expr, mapping: dict[str, str]) -> expr.Expr:
-    """Rewrite column keys in a grid formula to the row's field names."""
+def _qualify(e: expr.Expr | str, mapping: dict[str, str], columns: dict[str, list[str]] | None = None,
+             row: int = 0) -> expr.Expr:
+    """Rewrite column keys in a grid formula to the row's field names. ``rows(c)`` as an
+    argument stands for column c's cells in every row and ``rows_before(c)`` for its cells
+    in the rows above this one (``row``, 0-based), given in ``columns``."""
+    source = e if isinstance(e, str) else e.source
 
     class Rename(ast.NodeTransformer):
         def visit_Name(self, node: ast.Name) -> ast.AST:
             return ast.copy_location(ast.Name(id=mapping.get(node.id, node.id), ctx=node.ctx), node)
 
-    tree = Rename().visit(ast.parse(e.source, mode="eval"))
+        def visit_Call(self, node: ast.Call) -> ast.AST:
+            args: list[ast.expr] = []
+            for a in node.args:
+                if isinstance(a, ast.Call) and isinstance(a.func, ast.Name) and a.func.id in ("rows", "rows_before"):
+                    if columns is None or len(a.args) != 1 or not isinstance(a.args[0], ast.Name) \
+                            or a.args[0].id not in columns:
+                        raise SpecError(f"bad expression {source!r}: {a.func.id}() takes one column of its grid")
+                    names = columns[a.args[0].id]
+                    args += [ast.Name(id=n, ctx=ast.Load()) for n in (names if a.func.id == "rows" else names[:row])]
+                else:
+                    args.append(self.visit(a))
+            return ast.copy_location(ast.Call(func=node.func, args=args, keywords=[]), node)
+
+    tree = Rename().visit(ast.parse(source.strip(), mode="eval"))
     return expr.parse(ast.unparse(tree))
 
 
@@ -311,6 +334,9 @@ def _field_kwargs(raw: dict[str, Any], where: str, sections: dict[str, dict[str,
     elif ftype == "number":
         lo = Decimal(0) if lo is None else lo
         hi = NUMBER_MAX if hi is None else hi
+    elif ftype == "percent" and "formula" not in raw:  # typed as 40%, stored as 0.4 (as Excel does)
+        lo = Decimal(0) if lo is None else lo
+        hi = Decimal(1) if hi is None else hi
     max_length = raw.get("max_length")
     if ftype in ("text", "email") and max_length is None:
         max_length = DEFAULT_TEXT_MAX
@@ -369,7 +395,9 @@ def build(data: dict[str, Any], origin: str) -> Spec:
             sections.append(Section(key, s["title"], "form", s.get("help", "")))
         elif s["kind"] == "grid":
             cols = s["column"]
-            rows = s["row"]
+            # rows written out, or ``repeat`` numbered rows (1, 2, ...) labelled by ``row_label``
+            rows = s["row"] if "repeat" not in s else [
+                {"key": str(n), "label": s.get("row_label", "{n}").format(n=n)} for n in range(1, int(s["repeat"]) + 1)]
             # a column may span several sheet columns (a wide commentary); positions follow
             spans = [int(c.get("span", 1)) for c in cols]
             positions = [1 + sum(spans[:i]) for i in range(len(cols))]
@@ -380,8 +408,8 @@ def build(data: dict[str, Any], origin: str) -> Spec:
                 texts.append(Text(sheet, row, j, c["label"], "header", w))
             row += 1
             col_keys = [str(c["key"]) for c in cols]
-            row_names: dict[str, list[str]] = {c: [] for c in col_keys}
-            for r in rows:
+            row_names: dict[str, list[str]] = {c: [f"{key}_{r['key']}_{c}" for r in rows] for c in col_keys}
+            for i, r in enumerate(rows):
                 texts.append(Text(sheet, row, 0, r["label"], "label"))
                 mapping = {ck: f"{key}_{r['key']}_{ck}" for ck in col_keys}
                 # a row may narrow its numeric inputs (a percentage row: max = 100) and explain them
@@ -392,11 +420,10 @@ def build(data: dict[str, Any], origin: str) -> Spec:
                     kw = _field_kwargs(raw_c, f"{where} column {c['key']}", by_key)
                     if kw["source"] and "{row}" in kw["source"]:
                         kw["source"] = kw["source"].replace("{row}", str(r["key"]))
-                    formula = _qualify(expr.parse(c["formula"]), mapping) if "formula" in c else None
+                    formula = _qualify(c["formula"], mapping, row_names, i) if "formula" in c else None
                     fields.append(Field(name=name, label=f"{r['label']}: {c['label']}", section=key, sheet=sheet,
                                         row=row, col=j, formula=formula, grid_row=r["key"], grid_col=c["key"],
                                         column_label=c["label"], span=w, lines=int(c.get("lines", 1)), **kw))
-                    row_names[c["key"]].append(name)
                 row += 1
             if any(c.get("total") or c.get("total_formula") for c in cols):
                 texts.append(Text(sheet, row, 0, s.get("total_label", "Total"), "total_label"))
@@ -442,7 +469,7 @@ def build(data: dict[str, Any], origin: str) -> Spec:
         instructions=tuple(t.get("instructions", ())),
         sheet=sheet, widths=widths, sections=tuple(sections), fields=tuple(fields), texts=tuple(texts),
         last_col=last_col, last_row=row - 1, by_name=by_name,
-        orientation=data["sheet"].get("orientation", "landscape"),
+        orientation=data["sheet"].get("orientation", "landscape"), period=str(t.get("period", "Annual")),
     )
     if spec.orientation not in ("landscape", "portrait"):
         raise SpecError(f"{origin}: [sheet] orientation must be landscape or portrait")

@@ -119,6 +119,7 @@ def _input_message(f: Field, fy: FinancialYear) -> tuple[str, str]:
         "money": "Enter an amount in pounds and pence, e.g. 1250.00.",
         "signed_money": "Enter an amount in pounds and pence; a negative number for a deficit.",
         "integer": "Enter a whole number.",
+        "percent": "Enter a percentage, e.g. 40%.",
         "number": f"Enter a number from {f.min:,} to {f.max:,}." if f.type == "number" else "",
         "text": f"Type up to {f.max_length} characters.",
         "email": "Enter an email address, e.g. name@school.sch.uk.",
@@ -448,6 +449,11 @@ class WorkbookWriter:
             opts.update(validate="decimal", criteria="between", minimum=float(f.min), maximum=float(f.max),
                         error_title="Not a number in range",
                         error_message=f"Enter a number from {f.min:,} to {f.max:,}, without % signs or words.")
+        elif f.type == "percent":
+            assert f.min is not None and f.max is not None
+            opts.update(validate="decimal", criteria="between", minimum=float(f.min), maximum=float(f.max),
+                        error_title="Not a percentage in range",
+                        error_message=f"Enter a percentage from {f.min:.0%} to {f.max:.0%}, e.g. 40%.")
         elif f.type == "integer":
             opts.update(validate="integer", criteria="between", minimum=int(f.min or 0),
                         maximum=int(f.max if f.max is not None else 100000), error_title="Not a whole number",

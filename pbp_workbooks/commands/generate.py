@@ -5,9 +5,11 @@ from pathlib import Path
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("kind", choices=["quarterly", "annual"], help="which return")
+    from ..spec import available
+
+    p.add_argument("kind", choices=available(), help="which return")
     p.add_argument("--year", required=True, help="financial year, e.g. 2025-26")
-    p.add_argument("--quarter", help="1-4 (quarterly returns only)")
+    p.add_argument("--quarter", help="1-4 (returns sent each quarter only)")
     p.add_argument("--out", type=Path, help="output folder (default: the workspace's outbox/<period>)")
     p.add_argument("--reissue", action="store_true",
                    help="issue new workbooks for a period already issued: the ones sent before are superseded, and "
@@ -18,25 +20,32 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import UsageError
     from ..generate import generate
     from ..periods import FinancialYear, parse_quarter
+    from ..spec import load
     from ..workspace import find
 
     fy = FinancialYear.parse(args.year)
-    if args.kind == "quarterly":
+    spec = load(args.kind)
+    if spec.quarterly:
         if args.quarter is None:
-            raise UsageError("a quarterly return needs --quarter 1, 2, 3 or 4")
+            raise UsageError(f"the {spec.short_title} needs --quarter 1, 2, 3 or 4")
         quarter: int | None = parse_quarter(args.quarter)
     else:
         if args.quarter is not None:
-            raise UsageError("the annual report has no quarter; leave out --quarter")
+            raise UsageError(f"the {spec.short_title} has no quarter; leave out --quarter")
         quarter = None
     ws = find()
     written = generate(ws, args.kind, fy, quarter, args.out, reissue=args.reissue)
+    if written.waiting and not written:
+        raise UsageError(f"no {spec.short_title} issued: the LA does not have what it needs yet for "
+                         f"{'; '.join(written.waiting)}. Ingest the accepted returns first")
     for path in written:
         print(path)
     print(f"{len(written)} workbook(s) written and recorded in the ledger.")
     if written.kept:
         print(f"Already issued for this period, left as they were: {', '.join(written.kept)} "
               "(--reissue replaces them).")
+    if written.waiting:
+        print(f"Not issued yet: {'; '.join(written.waiting)}. Run the same command again once the LA has it.")
     if written.replaced:
         print(f"Re-issued for {', '.join(written.replaced)}: the workbooks sent before are superseded, and a return "
               "made from one of them is refused (T-E008).")
