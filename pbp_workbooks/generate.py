@@ -71,7 +71,15 @@ class Written(list[Path]):
 
     kept: list[str]
     replaced: list[str]
-    waiting: list[str]  # "<partnership> (<what the LA does not have yet>)": not issued this time
+    waiting: dict[str, list[str]]  # what the LA does not have yet -> the partnerships not issued for it
+
+    def waiting_text(self) -> str:
+        """``North and East: no year-end balance yet (it comes from ...)``."""
+        return "; ".join(f"{_and(names)}: {why}" for why, names in self.waiting.items())
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def generate(ws: Workspace, kind: str, fy: FinancialYear, quarter: int | None, out: Path | None, *,
@@ -107,7 +115,7 @@ def generate(ws: Workspace, kind: str, fy: FinancialYear, quarter: int | None, o
             raise ConfigError(f"cannot create the output folder {out_dir}: {err.strerror}") from None
         jobs: list[_Job] = []
         members = member_urns(roster)
-        written.waiting = []
+        written.waiting = {}
         for prov in todo:
             identity = Identity(spec.id, spec.version, spec.kind, str(fy), quarter, prov.partnership,
                                 prov.host_school, prov.urn, prov.provision, secrets.token_hex(8))
@@ -118,7 +126,7 @@ def generate(ws: Workspace, kind: str, fy: FinancialYear, quarter: int | None, o
             sources.update(sources_mod.ledger_sources(spec, ledger, fy, prov.partnership))
             missing = sources_mod.waiting_for(spec, sources)
             if missing:
-                written.waiting.append(f"{prov.partnership} (no {', '.join(missing).lower()} yet)")
+                written.waiting.setdefault(missing, []).append(prov.partnership)
                 continue
             values = prefill(spec, sources)
             values.update(prior_actuals(ledger, spec, fy, quarter, prov.partnership))

@@ -62,8 +62,11 @@ def ledger_sources(spec: Spec, ledger: Ledger, fy: FinancialYear, partnership: s
     return {"ledger.year_end_balance": closing[0], "ledger.year_end_source": closing[1]}
 
 
-def waiting_for(spec: Spec, sources: dict[str, Any]) -> list[str]:
-    """The locked cells a workbook cannot be issued without (a ``ledger.`` source with no
-    value yet): their labels."""
-    return [f.label for f in spec.fields if f.locked and f.source and f.source.startswith(LEDGER)
-            and f.source not in sources]
+def waiting_for(spec: Spec, sources: dict[str, Any]) -> str | None:
+    """Why a workbook cannot be issued yet: the first locked cell whose ``ledger.`` source has
+    no value (its label, and its help saying where it comes from), or None."""
+    for f in spec.fields:
+        if f.locked and f.source and f.source.startswith(LEDGER) and f.source not in sources:
+            why = f" ({f.help[0].lower()}{f.help[1:].rstrip('.')})" if f.help else ""
+            return f"no {f.label[0].lower()}{f.label[1:]} yet{why}"
+    return None

@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     written = generate(ws, args.kind, fy, quarter, args.out, reissue=args.reissue)
     if written.waiting and not written:
         raise UsageError(f"no {spec.short_title} issued: the LA does not have what it needs yet for "
-                         f"{'; '.join(written.waiting)}. Ingest the accepted returns first")
+                         f"{written.waiting_text()}")
     for path in written:
         print(path)
     print(f"{len(written)} workbook(s) written and recorded in the ledger.")
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"Already issued for this period, left as they were: {', '.join(written.kept)} "
               "(--reissue replaces them).")
     if written.waiting:
-        print(f"Not issued yet: {'; '.join(written.waiting)}. Run the same command again once the LA has it.")
+        print(f"Not issued yet: {written.waiting_text()}. Run the same command again once the LA has it.")
     if written.replaced:
         print(f"Re-issued for {', '.join(written.replaced)}: the workbooks sent before are superseded, and a return "
               "made from one of them is refused (T-E008).")
