@@ -37,6 +37,7 @@ from .filenames import safe_file_name
 from .findings import FileReport, Finding
 from .interrupts import pause_point, sigint_ignored
 from .ledger import Ledger, Received, received_by_sha, record_received
+from .periods import period_folder
 from .roster import Roster
 from .roster import load as load_roster
 from .validation import Checked, Reader, check_with_ledger, limits_from, pool_for, validate_batch
@@ -280,7 +281,7 @@ def _draft(ws: Workspace, ledger: Ledger, item: Incoming, checked: Checked, rost
     if checked.data is None or not checked.report.findings or ident is None:
         return None
     _kind, year, quarter, _partnership, _token = ident
-    folder = ws.folder("feedback") / f"{year} {'Q' + str(quarter) if quarter else 'Annual'}"
+    folder = ws.folder("feedback") / period_folder(year, quarter, checked.data.spec.period)
     assert item.sha256 is not None
     draft = _Draft(folder / f".draft-{n}-{item.sha256[:12]}.{os.getpid()}.tmp", folder,
                    draft_feedback(ws, ledger, checked, roster))

@@ -167,7 +167,9 @@ class Mailroom:
             folder, name = UNIDENTIFIED, f"reply - {stem} {letter.item.sha256[:8]}"
         else:
             ident = first.identity
-            folder = period_folder(ident["year"], ident.get("quarter"))
+            kind = ident.get("kind")
+            folder = period_folder(ident["year"], ident.get("quarter"),
+                                   spec_mod.load(kind).period if kind in spec_mod.available() else "Annual")
             version = first.extra.get("version")
             name = f"{ident['partnership']}{f' v{version}' if version else ''} reply - {stem}"
         return self.ws.folder("replies") / folder / (fit(safe_file_name(name)) + ".eml")

@@ -21,11 +21,14 @@ STATES = ("accepted", "accepted_with_warnings", "rejected", "missing", "not issu
 
 
 def periods(quarter: int | None) -> list[tuple[str, int | None]]:
+    """The returns of a year (a quarter's: its quarterly returns): each quarter of a return
+    sent quarterly, then the yearly ones (annual report, surplus decision...) in name order,
+    the annual report first."""
     if quarter is not None:
         return [("quarterly", quarter)]
     out: list[tuple[str, int | None]] = [("quarterly", q) for q in (1, 2, 3, 4)]
-    if "annual" in spec_mod.available():
-        out.append(("annual", None))
+    yearly = [k for k in spec_mod.available() if k != "quarterly" and not spec_mod.load(k).quarterly]
+    out += [(k, None) for k in sorted(yearly, key=lambda k: k != "annual")]
     return out
 
 
@@ -39,7 +42,7 @@ def status_rows(ws: Workspace, fy: FinancialYear, quarter: int | None, today: da
             received: dict[str, list[Any]] = {}
             for r in received_for(ledger, kind, str(fy), q):
                 received.setdefault(r.partnership or "", []).append(r)
-            due = roster.due(fy, f"Q{q}" if q else "Annual")
+            due = roster.due(fy, f"Q{q}" if q else spec_mod.load(kind).period)
             trail = arrivals(ledger, kind, str(fy), q)
             for prov in roster.provisions:
                 got = received.get(prov.partnership, [])
@@ -56,7 +59,7 @@ def status_rows(ws: Workspace, fy: FinancialYear, quarter: int | None, today: da
                     state = "missing" if prov.partnership in issued else "not issued"
                     late = due is not None and today > due and prov.partnership in issued
                 rows.append({
-                    "period": f"{fy} Q{q}" if q else f"{fy} annual", "kind": kind, "year": str(fy), "quarter": q,
+                    "period": f"{fy} Q{q}" if q else f"{fy} {kind}", "kind": kind, "year": str(fy), "quarter": q,
                     "partnership": prov.partnership, "host_school": prov.host_school,
                     "issued": issued[prov.partnership].issued_at if prov.partnership in issued else None,
                     "received": len(got), "latest_version": latest.version if latest else None,

@@ -295,7 +295,7 @@ def test_every_rule_fires_and_stays_quiet(code: str) -> None:
     assert found[code].message and "{" not in found[code].message
 
 
-def test_rules_on_a_real_file_then_the_corrected_version(world: Workspace) -> None:
+def test_rules_on_a_real_file_then_the_corrected_version(world: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["generate", "surplus", "--year", YEAR]) == 0
     bad = world.root / "in" / "north-v1.xlsx"
     fill_openpyxl(issued(world), bad, good_values(weight_send=Decimal("0.2"), agreed_date=date(2026, 4, 1)))
@@ -304,11 +304,17 @@ def test_rules_on_a_real_file_then_the_corrected_version(world: Workspace) -> No
     assert codes([r1]) == ["S-E201", "S-E209"]
     msg = next(f.message for f in r1.findings if f.code == "S-E201")
     assert "90.0%" in msg and "£12,345.67" in msg
+    assert Path(r1.extra["feedback"]).parent == world.root / "feedback" / f"{YEAR} Surplus"
     good = world.root / "in" / "north-v2.xlsx"
     fill_openpyxl(Path(r1.extra["feedback"]), good, good_values())
     [r2] = ingest(world, [good])
     assert r2.ok and r2.extra["version"] == 2
+    capsys.readouterr()
     assert main(["status", "--year", YEAR, "--json"]) == 0
+    rows = [r for r in json.loads(capsys.readouterr().out) if r["kind"] == "surplus"]
+    assert [(r["partnership"], r["state"], r["official_version"], r["chase"]) for r in rows] == [
+        ("North", "accepted", 2, None), *((p, "missing", None, None) for p in ("East", "South", "West", "Central"))]
+    assert rows[0]["period"] == f"{YEAR} surplus"
 
 
 def test_a_member_school_changed_or_removed_is_an_identity_finding(world: Workspace) -> None:

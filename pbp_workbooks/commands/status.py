@@ -5,7 +5,7 @@ import argparse
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--year", required=True, help="financial year, e.g. 2025-26")
-    p.add_argument("--quarter", help="1-4 (default: every quarter and the annual report)")
+    p.add_argument("--quarter", help="1-4 (default: every quarter, the annual report and the other yearly returns)")
     p.add_argument("--trail", action="store_true",
                    help="also show when and how each version arrived (by email: from whom, subject, attachment)")
     p.add_argument("--json", action="store_true", help="machine-readable output (always carries the trail)")
@@ -17,7 +17,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..mail_ledger import arrival_line
     from ..periods import FinancialYear, parse_quarter
-    from ..reminders import chase_reason
+    from ..reminders import CHASED, chase_reason
     from ..status import state_text, status_rows
     from ..workspace import find
 
@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     rows = status_rows(find(), fy, quarter)
     today = datetime.now(UTC).date()
     for r in rows:
-        r["chase"] = chase_reason(r, today)  # why pbp chase would send a reminder, or null
+        r["chase"] = chase_reason(r, today) if r["kind"] in CHASED else None  # why pbp chase would send one
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
