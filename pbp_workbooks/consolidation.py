@@ -31,6 +31,7 @@ from .ledger import Ledger, Received, received_for
 from .periods import QUARTER_MONTHS, FinancialYear
 from .spec import Spec
 from .status import Official, ProvisionLine, status_rows
+from .surplus_overview import SURPLUS, SurplusOverview, load_surplus
 from .workspace import Workspace
 
 KIND = "quarterly"
@@ -62,6 +63,7 @@ class Consolidation:
     findings: list[dict[str, Any]]  # the data-quality log, one row per finding
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
     annual: AnnualOverview | None = None  # the year's accepted annual reports, when asked for and there are any
+    surplus: SurplusOverview | None = None  # the year's surplus decisions, asked for with the annual overview
 
     @property
     def period(self) -> str:
@@ -172,8 +174,10 @@ def load(ws: Workspace, fy: FinancialYear, quarter: int | None = None, *, annual
             findings.extend(_finding_rows(_received_row(raw), "unidentified file", None))
         overview = load_annual(ledger, fy, provisions, [r for r in all_status if r["kind"] == ANNUAL]) \
             if annual else None
+        surplus = load_surplus(ledger, fy, provisions, [r for r in all_status if r["kind"] == SURPLUS]) \
+            if annual else None
     return Consolidation(ws.root, cfg.la_name, fy, quarter, quarters, cfg.thresholds, spec, provisions, lines, status,
-                         findings, annual=overview)
+                         findings, annual=overview, surplus=surplus)
 
 
 def _finding_rows(rec: Received, period: str, official_version: int | None) -> list[dict[str, Any]]:

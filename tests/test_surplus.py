@@ -6,6 +6,7 @@ rule firing and staying quiet on real files, a member school changed on the way 
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import shutil
@@ -368,3 +369,55 @@ def test_nothing_is_float_arithmetic_on_money() -> None:
         a = values[f"school_{n}_allocation"]
         assert isinstance(a, Decimal) and a == a.quantize(Decimal("0.01"))
     assert math.isclose(float(values["school_total_share"]), 1.0)
+
+
+# ---------------------------------------------------------------- for the LA: consolidated workbook, payments, summaries
+
+
+def test_consolidation_has_the_surplus_sheet_payments_csv_and_summary(world: Workspace,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["generate", "surplus", "--year", YEAR]) == 0
+    shared = {"North": Decimal("5000.01"), "East": Decimal("777.77")}
+    sent = []
+    for p, amount in shared.items():
+        dst = world.root / "in" / f"{p}.xlsx"
+        fill_openpyxl(issued(world, p), dst, good_values(distribute_amount=amount, kept_cpd=Decimal(0),
+                                                         kept_future=Decimal(0), kept_contingency=Decimal(0)))
+        sent.append(dst)
+    assert all(r.ok for r in ingest(world, sent))
+    assert main(["generate", "quarterly", "--year", YEAR, "--quarter", "1"]) == 0
+    capsys.readouterr()
+    assert main(["consolidate", "--year", YEAR]) == 0
+    roster = roster_mod.load(world.roster_path)
+    n_paid = sum(1 for m in roster.members if m["partnership"] in shared)  # North 4, East 5
+    assert f"surplus:   2 of 5 surplus decisions accepted; {n_paid} payments" in capsys.readouterr().out
+    folder = world.root / "reports" / f"{YEAR} Q1"
+    book = openpyxl.load_workbook(folder / f"PBP consolidated {YEAR} Q1.xlsx")
+    sheet = book["Surplus"]
+    rows = {r[0]: r for r in sheet.iter_rows(min_row=5, max_row=9, values_only=True)}
+    assert rows["North"][1] == "Accepted v1" and Decimal(str(rows["North"][9])) == shared["North"]
+    assert rows["South"][1] == "MISSING" and rows["South"][2] is None  # blank, never a made-up zero
+    with Ledger(world.ledger_path) as ledger:
+        balance = history.closing_balance(ledger, history.FinancialYear.parse(YEAR), "East")
+    assert balance is not None
+    east = rows["East"]
+    assert Decimal(str(east[2])) == balance[0] and Decimal(str(east[10])) == balance[0] - shared["East"]
+    payments = [r for r in book["Surplus payments"].iter_rows(min_row=5, values_only=True) if r[1]]
+    assert len(payments) == n_paid and {r[2] for r in payments} == {"North", "East"}
+    with (folder / f"PBP consolidated {YEAR} Q1 - surplus payments.csv").open(encoding="utf-8-sig") as fh:
+        lines = list(csv.DictReader(fh))
+    for p, amount in shared.items():
+        mine = [Decimal(r["amount"]) for r in lines if r["partnership"] == p]
+        assert sum(mine) == amount and all(len(r["amount"].split(".")[1]) == 2 for r in lines)
+    assert [r["urn"] for r in lines if r["partnership"] == "North"] == [
+        m["urn"] for m in roster.members if m["partnership"] == "North"]
+    package = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
+    assert "surplus_payments" in [r["name"] for r in package["resources"]]
+    summary = openpyxl.load_workbook(folder / "summary - North.xlsx")["Surplus"]
+    cells = [c for row in summary.iter_rows(values_only=True) for c in row if c is not None]
+    assert "Ashdown North Primary" in cells
+    assert any(isinstance(c, str) and "share £5,000 among 4 member schools" in c for c in cells)
+    allocations = [Decimal(str(r[3])) for r in summary.iter_rows(values_only=True)
+                   if isinstance(r[1], str) and r[1].isdigit()]
+    assert sum(allocations) == shared["North"]
+    assert "Surplus" in openpyxl.load_workbook(folder / "summary - South.xlsx").sheetnames  # says none accepted yet
