@@ -8,7 +8,10 @@ annual report: generate it for the year (Q4 is not in the demo, so nothing is pr
 from it) -> partnerships fill it in (``annual_samples.filled_values``), one with pupils by
 gender that do not add up -> ingest -> that partnership corrects its feedback workbook ->
 ingest -> consolidate without --quarter: the LA workbook gains the annual overview and
-each headteacher summary an Annual sheet. Last, the Q3 returns arrive by email
+each headteacher summary an Annual sheet. Then the year-end surplus (``demo_surplus``):
+modelled, issued from the accepted balances, decided (one agreed before consulting:
+rejected, then corrected), consolidated into the Surplus sheets, payments CSV and the
+summaries' Surplus sheet. Last, the Q3 returns arrive by email
 (``demo_mailbox``): ingested from .eml files, answered with reply drafts, and the missing
 and rejected ones chased with reminder drafts.
 
@@ -291,6 +294,10 @@ def run_demo(root: Path, say: Callable[[str], None] | None = None) -> int:
     out("")
     annual = run_annual(ws, root, fy, out, rel)
     out("")
+    from .demo_surplus import run_surplus
+
+    surplus = run_surplus(ws, root, fy, out, rel, RETURNS, type_into, _print_reports)
+    out("")
     from .demo_mailbox import run_mailbox
 
     q2_final = {p: {**v, **(PROBLEMS[p][1] if p in PROBLEMS else {})} for p, v in q2_values.items()}
@@ -311,6 +318,8 @@ def run_demo(root: Path, say: Callable[[str], None] | None = None) -> int:
     for p in annual.csv[2:]:
         out(f"  {rel(p)}")
     out(f"  {RETURNS}/{fy} Annual/ (and '{fy} Annual corrected/')  the annual reports the partnerships sent")
+    out(f"  {RETURNS}/{fy} Surplus/ (and '{fy} Surplus corrected/')  the surplus decisions; "
+        f"{rel(surplus.csv[-1])}  the payments to member schools")
     out(f"  {rel(mailbox)}/  the Q3 returns as they arrived: emails (.eml) saved from the LA's mailbox")
     out(f"  {rel(ws.folder('replies'))}/{fy} Q3/  reply and reminder drafts (.eml): open one in Outlook or Thunderbird "
         "and it is ready to send")
