@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from fill import clean_values, fill_openpyxl
 
-from pbp_workbooks import spec as spec_mod
-from pbp_workbooks.cli import main
-from pbp_workbooks.workspace import Workspace
+from pbp_workbooks.base.workspace import Workspace
+from pbp_workbooks.cli.main import main
+from pbp_workbooks.spec import model as spec_mod
 
 SPEC = spec_mod.load("quarterly")
 

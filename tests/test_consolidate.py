@@ -28,15 +28,15 @@ import pytest
 from datapackage_check import check_package, errors, frictionless_validate
 from fill import clean_values, fill_openpyxl, read_inputs, workspace_env
 
-from pbp_workbooks import demo
-from pbp_workbooks import spec as spec_mod
-from pbp_workbooks.cli import main
-from pbp_workbooks.config import Thresholds
-from pbp_workbooks.generate import generate
-from pbp_workbooks.ingest import ingest
-from pbp_workbooks.periods import FinancialYear
-from pbp_workbooks.roster import SAMPLE_ALLOCATIONS
-from pbp_workbooks.workspace import Workspace
+from pbp_workbooks.base.config import Thresholds
+from pbp_workbooks.base.periods import FinancialYear
+from pbp_workbooks.base.roster import SAMPLE_ALLOCATIONS
+from pbp_workbooks.base.workspace import Workspace
+from pbp_workbooks.cli.main import main
+from pbp_workbooks.demo import run as demo
+from pbp_workbooks.intake.ingest import ingest
+from pbp_workbooks.spec import model as spec_mod
+from pbp_workbooks.workbook.generate import generate
 
 SPEC = spec_mod.load("quarterly")
 FY = FinancialYear.parse("2025-26")
@@ -312,7 +312,7 @@ def test_items_balances_and_placements_reconcile(book, expected) -> None:
 
 def test_possible_clawback_is_flagged_for_an_unplanned_surplus(tmp_path: Path) -> None:
     """The claw-back rule on its own: above the threshold with too small a plan -> flagged."""
-    from pbp_workbooks.figures import assess
+    from pbp_workbooks.reports.figures import assess
 
     th = Thresholds()
     alloc = Decimal("400000.00")  # threshold £20,000
@@ -565,7 +565,7 @@ def test_frictionless_finds_a_csv_that_breaks_its_schema(scenario, tmp_path: Pat
 
 
 def test_csv_neutralising_rule() -> None:
-    from pbp_workbooks.csv_export import csv_text
+    from pbp_workbooks.reports.csv_export import csv_text
 
     for s in ('=HYPERLINK("http://x")', "+1", "-1+2", "@SUM(A1)", "\tX", "\rY"):
         assert csv_text(s) == "'" + s
@@ -596,9 +596,9 @@ def test_help_lists_the_new_commands(capsys) -> None:
 
 def test_texts_about_the_large_item_threshold_follow_pbp_toml() -> None:
     """An LA whose threshold is £25,000: the register's sheet and the rule messages say so."""
-    from pbp_workbooks import rules
-    from pbp_workbooks.config import Thresholds
-    from pbp_workbooks.la_workbook import items_sheet_name
+    from pbp_workbooks.base.config import Thresholds
+    from pbp_workbooks.reports.la_workbook import items_sheet_name
+    from pbp_workbooks.spec import rules
 
     th = Thresholds(large_item=Decimal(25000))
     assert items_sheet_name(th) == "Items over £25,000" and items_sheet_name(Thresholds()) == "Items over £30,000"

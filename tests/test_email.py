@@ -18,9 +18,9 @@ import pytest
 from conftest import SHARED
 from fill import clean_values, fill_openpyxl
 
-from pbp_workbooks import spec as spec_mod
-from pbp_workbooks.cli import main
-from pbp_workbooks.workspace import Workspace
+from pbp_workbooks.base.workspace import Workspace
+from pbp_workbooks.cli.main import main
+from pbp_workbooks.spec import model as spec_mod
 
 SPEC = spec_mod.load("quarterly")
 XLSX = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
@@ -278,7 +278,7 @@ def test_a_large_mailbox_opened_by_the_workers_gives_what_one_process_gives(work
                                                                             monkeypatch) -> None:
     import shutil
 
-    from pbp_workbooks import validation
+    from pbp_workbooks.intake import validation
 
     for i in range(validation.PARALLEL_FROM + 2):
         atts = [] if i % 5 == 0 else [(f"North {i}.xlsx", returns["North"])] + (

@@ -39,20 +39,20 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from openpyxl.workbook.workbook import Workbook
 
-from pbp_workbooks import calc, rules
-from pbp_workbooks import spec as spec_mod
-from pbp_workbooks.cli import main
-from pbp_workbooks.config import Thresholds
-from pbp_workbooks.findings import FIELD_RULES, TEMPLATE_RULES, FileReport, Finding
-from pbp_workbooks.generate import period_sources, prefill
-from pbp_workbooks.money import format_gbp
-from pbp_workbooks.periods import FinancialYear
-from pbp_workbooks.reader import read_return
-from pbp_workbooks.roster import SAMPLE_PROVISIONS
-from pbp_workbooks.schemas import EMAIL
-from pbp_workbooks.spec import Field
-from pbp_workbooks.validation import PYTHON_RULES
-from pbp_workbooks.writer import Identity, WorkbookWriter
+from pbp_workbooks.base.config import Thresholds
+from pbp_workbooks.base.money import format_gbp
+from pbp_workbooks.base.periods import FinancialYear
+from pbp_workbooks.base.roster import SAMPLE_PROVISIONS
+from pbp_workbooks.cli.main import main
+from pbp_workbooks.intake.reader import read_return
+from pbp_workbooks.intake.schemas import EMAIL
+from pbp_workbooks.intake.validation import PYTHON_RULES
+from pbp_workbooks.spec import calc, rules
+from pbp_workbooks.spec import model as spec_mod
+from pbp_workbooks.spec.findings import FIELD_RULES, TEMPLATE_RULES, FileReport, Finding
+from pbp_workbooks.spec.model import Field
+from pbp_workbooks.workbook.generate import period_sources, prefill
+from pbp_workbooks.workbook.writer import Identity, WorkbookWriter
 
 SPEC = spec_mod.load("quarterly")
 ROWS = next(s for s in SPEC.sections if s.key == "exp").row_keys  # expenditure categories
@@ -718,7 +718,7 @@ Q4_ONLY = {d.code for d in rules.definitions("quarterly") if d.quarters == (4,)}
 def test_year_end_forecast_must_be_zero() -> None:
     """Q-E219, in a Q4 return only: an error at each category whose forecast is not £0; the
     Checks sheet of a Q4 workbook has the line, a Q2 workbook's does not."""
-    from pbp_workbooks.validation import rule_findings
+    from pbp_workbooks.intake.validation import rule_findings
 
     assert {"Q-E219"} == Q4_ONLY
     fy_values = clean_values(SPEC, 4, Decimal("412500.00"), seed=2)

@@ -1,4 +1,4 @@
-"""Tests for pbp_workbooks.xlsx_safe: real files only (a third-party corpus and files
+"""Tests for pbp_workbooks.intake.xlsx_safe: real files only (a third-party corpus and files
 built here with zipfile, xlsxwriter and openpyxl), each asserting the code and wording."""
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from openpyxl.cell.text import InlineFont
 from openpyxl.styles import Protection
 from openpyxl.workbook.defined_name import DefinedName
 
-from pbp_workbooks import xlsx_safe
-from pbp_workbooks.errors import UnreadableFile
-from pbp_workbooks.xlsx_safe import FILE_PROBLEMS, Limits, RawWorkbook, open_workbook, sniff
+from pbp_workbooks.base.errors import UnreadableFile
+from pbp_workbooks.intake import xlsx_safe
+from pbp_workbooks.intake.xlsx_safe import FILE_PROBLEMS, Limits, RawWorkbook, open_workbook, sniff
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "third-party"
 
@@ -988,7 +988,7 @@ def test_unexpected_exception_becomes_f_e099(good_xlsx: Path, monkeypatch: pytes
     def boom(text: str) -> str:
         raise ZeroDivisionError("boom\nsecond line")
 
-    monkeypatch.setattr(xlsx_safe, "_unescape", boom)  # used for every text and formula
+    monkeypatch.setattr(xlsx_safe.xml_parts, "_unescape", boom)  # used for every text and formula
     err = refuse(good_xlsx)
     assert err.code == "F-E099" and "(ZeroDivisionError: boom second line)" in err.reason
 
