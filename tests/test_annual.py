@@ -29,9 +29,9 @@ from pbp_workbooks.base.resources import data_dir
 from pbp_workbooks.base.workspace import Workspace
 from pbp_workbooks.cli.main import main
 from pbp_workbooks.demo import annual_samples
-from pbp_workbooks.ledger.history import CROSS_RETURN_RULES, typed_values
+from pbp_workbooks.ledger.history import typed_values
 from pbp_workbooks.ledger.store import Ledger
-from pbp_workbooks.spec import calc, rules
+from pbp_workbooks.spec import calc, registry, rules
 from pbp_workbooks.spec import model as spec_mod
 from pbp_workbooks.spec.findings import FileReport, Finding
 
@@ -581,7 +581,7 @@ def test_every_annual_rule_has_a_case() -> None:
         f"A-{s}" for s in ("E101", "E102", "E103", "E105", "E106", "E107", "E108", "W109")}
     assert codes <= {cid.split("-")[0] + "-" + cid.split("-")[1] for cid in CASES}
     # the cross-return rules are tested against real accepted returns below
-    assert {c for c in CROSS_RETURN_RULES if c.startswith("A-")} == {"A-W301", "A-W302"}
+    assert {c for c in registry.codes("cross-return") if c.startswith("A-")} == {"A-W301", "A-W302"}
 
 
 @pytest.mark.parametrize("case_id", sorted(CASES))

@@ -311,21 +311,31 @@ def test_items_balances_and_placements_reconcile(book, expected) -> None:
 
 
 def test_possible_clawback_is_flagged_for_an_unplanned_surplus(tmp_path: Path) -> None:
-    """The claw-back rule on its own: above the threshold with too small a plan -> flagged."""
+    """The RAG ratings on their own (validators/quarterly.toml [[rating]], through the registry):
+    above the threshold with too small a plan -> claw-back; a deficit -> Red; off budget -> Amber."""
     from pbp_workbooks.reports.figures import assess
 
     th = Thresholds()
     alloc = Decimal("400000.00")  # threshold £20,000
-    assert assess(Decimal("50000"), alloc, Decimal("0"), alloc, Decimal(0), th)[3] is True
-    assert assess(Decimal("50000"), alloc, Decimal("35000"), alloc, Decimal(0), th)[3] is False  # £15k unplanned
-    assert assess(Decimal("50000"), alloc, Decimal("25000"), alloc, Decimal(0), th)[3] is True  # £25k unplanned
-    assert assess(Decimal("19000"), alloc, Decimal("0"), alloc, Decimal(0), th)[3] is False
-    red = assess(Decimal("-1.00"), alloc, None, alloc, Decimal(0), th)
-    assert red[4] == "Red" and "deficit" in red[5]
-    green = assess(Decimal("50000"), alloc, Decimal("50000"), alloc, Decimal(0), th)
-    assert green[4] == "Green"
-    amber = assess(Decimal("1000"), alloc, None, alloc, Decimal("45000"), th)  # 11.25% over budget
-    assert amber[4] == "Amber"
+
+    def rate(balance: str, planned: str | None, variance: str = "0") -> tuple:
+        values = {"forecast_balance": Decimal(balance), "dsg_allocation": alloc, "exp_total_budget": alloc,
+                  "exp_total_variance": Decimal(variance),
+                  "surplus_planned_total": None if planned is None else Decimal(planned)}
+        return assess(spec_mod.load("quarterly"), values, th)
+
+    assert rate("50000", "0")[3] is True
+    assert rate("50000", "35000")[3] is False  # £15k unplanned
+    assert rate("50000", "25000")[3] is True  # £25k unplanned
+    assert rate("50000", "25000")[4:] == ("Amber", "£25,000 of the forecast surplus has no planned use (the LA may "
+                                          "claw it back)")
+    assert rate("19000", "0")[3] is False
+    assert rate("20000.01", "0")[3] is True and rate("20000.00", "0")[3] is False  # over the threshold, not at it
+    assert rate("-1.00", None)[4:] == ("Red", "a deficit of £1 is forecast")
+    assert rate("50000", "50000")[4] == "Green"
+    assert rate("1000", None, "45000")[4:] == ("Amber", "the forecast outturn is £45,000 over budget (11.2%)")
+    assert rate("1000", None, "-45000")[4:] == ("Amber", "the forecast outturn is £45,000 under budget (-11.2%)")
+    assert rate("1000", None, "1000")[4] == "Green"  # £1,000 off budget is not over the LA's £1,000 minimum
 
 
 def test_data_quality_log_lists_findings_of_every_file(book) -> None:

@@ -27,7 +27,8 @@ from openpyxl.workbook.defined_name import DefinedName
 
 from pbp_workbooks.base.errors import UnreadableFile
 from pbp_workbooks.intake import xlsx_safe
-from pbp_workbooks.intake.xlsx_safe import FILE_PROBLEMS, Limits, RawWorkbook, open_workbook, sniff
+from pbp_workbooks.intake.xlsx_safe import Limits, RawWorkbook, open_workbook, sniff
+from pbp_workbooks.spec import registry
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "third-party"
 
@@ -61,7 +62,7 @@ def read_all(path: Path, limits: Limits = DEFAULT) -> RawWorkbook:
 
 
 def assert_one_line(err: UnreadableFile) -> None:
-    assert err.code in FILE_PROBLEMS, err.code
+    assert err.code in registry.codes("file"), err.code
     assert str(err) == err.reason
     assert "\n" not in err.reason and "\r" not in err.reason
     assert 0 < len(err.reason) < 300, err.reason
@@ -230,7 +231,7 @@ def test_corpus_file_is_read_or_refused_cleanly(name: str) -> None:
     if expected is not None:
         assert code == expected, f"{name}: got {code}, expected {expected}"
     else:
-        assert code is None or code in FILE_PROBLEMS
+        assert code is None or code in registry.codes("file")
 
 
 def test_corpus_contents_of_some_readable_files() -> None:
@@ -975,8 +976,9 @@ def test_sniff_accepts_good_and_refuses_bad(tmp_path: Path, good_xlsx: Path) -> 
 
 
 def test_catalogue_is_well_formed() -> None:
-    assert "F-E099" in FILE_PROBLEMS
-    for code, (title, message) in FILE_PROBLEMS.items():
+    assert "F-E099" in registry.codes("file")
+    for code in sorted(registry.codes("file")):
+        title, message = registry.rule(code).title, registry.rule(code).message
         assert code.startswith("F-E") and len(code) == 6 and code[3:].isdigit()
         assert title and "\n" not in title and "\n" not in message
         assert message.count("{detail}") <= 1

@@ -28,7 +28,8 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from pbp_workbooks.base.errors import UnreadableFile
-from pbp_workbooks.intake.xlsx_safe import FILE_PROBLEMS, Limits, zip_entries
+from pbp_workbooks.intake.xlsx_safe import Limits, zip_entries
+from pbp_workbooks.spec import registry
 from pbp_workbooks.spec.findings import Finding
 
 MESSAGE_SUFFIXES = (".eml", ".msg")
@@ -43,25 +44,11 @@ ZIP_TYPES = frozenset({"application/zip", "application/x-zip-compressed", "appli
 MAX_DEPTH = 3  # a message attached to a message attached to a message
 MAX_PARTS = 500  # MIME parts walked in one message, nested messages included
 
-# code -> (title, message); {detail} is filled in when raised
-MAIL_PROBLEMS: dict[str, tuple[str, str]] = {
-    "M-E001": ("no workbook attached",
-               "This email has no workbook attached ({detail}). Reply with the completed return (.xlsx) attached."),
-    "M-E002": ("email too large",
-               "This email is too large to be opened ({detail}). Send the return on its own, without other "
-               "attachments."),
-    "M-E003": ("not a readable email",
-               "This file could not be read as an email message ({detail}). Save the message again from the mail "
-               "program (as .eml or Outlook .msg), or save the attached workbook itself and ingest that."),
-    "M-E004": ("zip attachment refused",
-               "The zip file {detail} attached to this email was refused. Attach the workbook itself, not a zip."),
-}
-
 logging.getLogger("extract_msg").addHandler(logging.NullHandler())  # its warnings are ours to report, not print
 
 
 def mail_problem(code: str, detail: str) -> Finding:
-    return Finding(code, "error", MAIL_PROBLEMS[code][1].replace("{detail}", clean(detail, 200)))
+    return Finding(code, "error", registry.rule(code).message.replace("{detail}", clean(detail, 200)))
 
 
 def is_message(name: str) -> bool:
@@ -246,7 +233,7 @@ class _Walk:
         try:
             entries = zip_entries(data, self.limits, lambda n: n.lower().endswith(WORKBOOK_SUFFIXES))
         except UnreadableFile as err:
-            title = FILE_PROBLEMS.get(err.code, ("unreadable",))[0]
+            title = registry.rule(err.code).title
             self.mail.problems.append(mail_problem("M-E004", f"{shown!r} ({title}, {err.code})"))
             return
         if not entries:

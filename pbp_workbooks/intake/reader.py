@@ -19,8 +19,9 @@ from typing import Any
 from pbp_workbooks.base.money import parse_text_number
 from pbp_workbooks.intake.xlsx_safe import Limits, RawCell, RawWorkbook, open_workbook
 from pbp_workbooks.spec import model as spec_mod
+from pbp_workbooks.spec import registry
 from pbp_workbooks.spec.calc import format_value
-from pbp_workbooks.spec.findings import FIELD_RULES, Finding, template_finding
+from pbp_workbooks.spec.findings import Finding, template_finding
 from pbp_workbooks.spec.model import NUMERIC, Field, Spec
 from pbp_workbooks.workbook.writer import META_KEYS, META_SHEET, Identity, render_formula
 
@@ -129,8 +130,8 @@ def read_workbook(wb: RawWorkbook) -> ReturnData:
 
 
 def _field_finding(spec: Spec, suffix: str, f: Field, value: Any, cell: str | None = None, **fmt: Any) -> Finding:
-    severity, _title, template = FIELD_RULES[suffix]
-    return Finding(f"{spec.code_prefix}-{suffix}", severity, template.format(label=f.label, value=value, **fmt),
+    declared = registry.field_rule(spec, suffix)
+    return Finding(declared.code, declared.severity, declared.message.format(label=f.label, value=value, **fmt),
                    f.sheet, cell or f.cell, f.name, value)
 
 

@@ -26,21 +26,13 @@ from pbp_workbooks.base.money import format_gbp, to_pence
 from pbp_workbooks.intake.reader import NotOurTemplate, ReturnData, read_workbook
 from pbp_workbooks.intake.xlsx_safe import Limits, open_workbook
 from pbp_workbooks.ledger.store import Ledger
-from pbp_workbooks.spec import calc, rules
+from pbp_workbooks.spec import calc, registry, rules
 from pbp_workbooks.spec import model as spec_mod
 from pbp_workbooks.spec.findings import FileReport, Finding, field_finding, template_finding
 from pbp_workbooks.spec.model import Field, Spec
 
 if TYPE_CHECKING:
     from pbp_workbooks.base.pools import QuietPool
-
-# Cross-field rules that need more than an expression (a lookup across sections).
-PYTHON_RULES: dict[str, tuple[str, str, str]] = {
-    "Q-W220": ("warning", "Large item larger than its category's spending",
-               "{row} ({amount}) is more than the actual spend to date on {category} ({actual}). Check the "
-               "category or the amounts."),
-}
-
 
 @dataclass
 class Checked:
@@ -431,7 +423,8 @@ def _large_item_vs_category(spec: Spec, values: dict[str, Any], tainted: set[str
     exp = next(s for s in spec.sections if s.key == "exp")
     items = next(s for s in spec.sections if s.key == "items")
     by_label = {label: key for key, label in zip(exp.row_keys, exp.row_labels, strict=True)}
-    severity, _title, template = PYTHON_RULES["Q-W220"]
+    declared = registry.rule("Q-W220")
+    severity, template = declared.severity, declared.message
     out = []
     for key, label in zip(items.row_keys, items.row_labels, strict=True):
         amount, category = values.get(f"items_{key}_amount"), values.get(f"items_{key}_category")

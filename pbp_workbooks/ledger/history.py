@@ -13,7 +13,7 @@ from typing import Any
 from pbp_workbooks.base.money import format_gbp
 from pbp_workbooks.base.periods import FinancialYear
 from pbp_workbooks.ledger.store import Ledger, official
-from pbp_workbooks.spec import calc
+from pbp_workbooks.spec import calc, registry
 from pbp_workbooks.spec import model as spec_mod
 from pbp_workbooks.spec.findings import Finding
 from pbp_workbooks.spec.model import Spec
@@ -22,25 +22,10 @@ from pbp_workbooks.spec.model import Spec
 # of the Q4 quarterly return the LA accepted for the same year and partnership.
 Q4_SOURCE = "ledger.q4."
 
-# code -> (severity, title, message template)
-CROSS_RETURN_RULES: dict[str, tuple[str, str, str]] = {
-    "Q-E301": ("error", "Balance brought forward differs from last year's closing balance",
-               "The balance brought forward ({value}) is not last year's closing balance of {expected} in "
-               "{source} (difference {difference}). Enter {expected}, or ask the LA if last year's "
-               "figures were wrong."),
-    "Q-E302": ("error", "Earlier quarter changed without an explanation",
-               "{label} is now {value}, but the return the LA accepted said {expected} (difference {difference}). "
-               "If this corrects an error, explain it in the Commentary for {row}; otherwise put back {expected}."),
-    "Q-W303": ("warning", "Earlier quarter restated",
-               "{label} was restated from {expected} to {value} (difference {difference}); the commentary explains "
-               "it."),
-    "A-W301": ("warning", "Placements outside key stage differ from the quarterly returns",
-               "The report gives {value} pupils placed outside their key stage, but the quarterly returns the LA "
-               "accepted for {quarters} add up to {expected}. Check which is right and tell the LA."),
-    "A-W302": ("warning", "Budget summary differs from the accepted Q4 return",
-               "{label} is {value}, but the Q4 return the LA accepted says {expected} (difference {difference}). "
-               "Explain the change in the commentary on the year's spending, or put back {expected}."),
-}
+def _declared(code: str) -> tuple[str, str]:
+    """A cross-return rule's severity and message, as validators/<kind>.toml declares it."""
+    declared = registry.rule(code)
+    return declared.severity, declared.message
 
 
 def typed_values(spec: Spec, values_json: str | None) -> dict[str, Any]:
@@ -134,7 +119,7 @@ def cross_return_findings(ledger: Ledger, spec: Spec, identity: dict[str, Any], 
     if closing is not None and isinstance(got_bf, Decimal) and got_bf != closing[0]:
         bf, source = closing
         f = spec["balance_bf"]
-        sev, _t, msg = CROSS_RETURN_RULES["Q-E301"]
+        sev, msg = _declared("Q-E301")
         out.append(Finding("Q-E301", sev, msg.format(value=format_gbp(got_bf), expected=format_gbp(bf),
                                                      difference=format_gbp(got_bf - bf), source=source),
                            f.sheet, f.cell, f.name, str(got_bf)))
@@ -147,7 +132,7 @@ def cross_return_findings(ledger: Ledger, spec: Spec, identity: dict[str, Any], 
             if want is None or not isinstance(got, Decimal | type(None)) or (got or Decimal(0)) == want:
                 continue
             code = "Q-W303" if isinstance(commentary, str) and commentary.strip() else "Q-E302"
-            sev, _t, msg = CROSS_RETURN_RULES[code]
+            sev, msg = _declared(code)
             f = spec[name]
             shown = format_gbp(got) if got is not None else "blank"
             out.append(Finding(code, sev, msg.format(label=f.label, value=shown, expected=format_gbp(want),
@@ -208,7 +193,7 @@ def annual_findings(ledger: Ledger, spec: Spec, identity: dict[str, Any], values
         # with a quarter still missing the report can only have more than the sum so far
         if counted and (got != total if len(counted) == 4 else got < total):
             f = spec["placements_outside_ks"]
-            sev, _t, msg = CROSS_RETURN_RULES["A-W301"]
+            sev, msg = _declared("A-W301")
             missing = [f"Q{q}" for q in (1, 2, 3, 4) if q not in counted]
             quarters = _join([f"Q{q}" for q in counted]) + (
                 f" ({_join(missing)} {'is' if len(missing) == 1 else 'are'} not in yet)" if missing else "")
@@ -224,7 +209,7 @@ def annual_findings(ledger: Ledger, spec: Spec, identity: dict[str, Any], values
             continue  # reported as blank (A-E101)
         if not isinstance(have, Decimal | type(None)) or (have or Decimal(0)) == want:
             continue
-        sev, _t, msg = CROSS_RETURN_RULES["A-W302"]
+        sev, msg = _declared("A-W302")
         shown = format_gbp(have) if have is not None else "blank"
         out.append(Finding("A-W302", sev, msg.format(label=f.label, value=shown, expected=format_gbp(want),
                                                      difference=format_gbp((have or Decimal(0)) - want)),

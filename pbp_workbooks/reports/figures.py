@@ -11,14 +11,14 @@ surplus flag, the possible claw-back and the RAG status with its reason; ``gbp``
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pbp_workbooks.base.config import Thresholds
-from pbp_workbooks.spec import calc
+from pbp_workbooks.spec import calc, expr, registry
 from pbp_workbooks.spec.model import Spec
 
 _Date = date  # a field of Item is called 'date'
@@ -140,26 +140,28 @@ def pct_text(v: Decimal | None) -> str:
     return "n/a" if v is None else f"{v * 100:.1f}%"
 
 
-def assess(balance: Decimal | None, allocation: Decimal | None, planned: Decimal | None, budget: Decimal | None,
-           variance: Decimal | None, th: Thresholds) -> tuple[Decimal | None, Decimal | None, str, bool, str, str]:
-    """(threshold, unplanned surplus, surplus flag, possible claw-back, RAG, reason).
+def assess(spec: Spec, values: Mapping[str, Any], th: Thresholds
+           ) -> tuple[Decimal | None, Decimal | None, str, bool, str, str]:
+    """(threshold, unplanned surplus, surplus flag, possible claw-back, RAG, reason) of one return,
+    from ``values`` = its inputs and computed fields.
 
-    Claw-back (toolkit section 4: the LA may claw back surplus balances): the forecast
-    balance is above ``surplus_plan_pct`` of the allocation AND the part of it with no
-    planned use (balance - planned uses) is itself above that threshold -- no plan, or
-    a plan too small to matter.
-
-    RAG: Red when a deficit is forecast. Amber when a claw-back is possible, or the
-    forecast outturn is off budget by more than ``variance_commentary_pct`` % and
-    ``variance_commentary_min`` pounds (the same test that needs a commentary).
-    Green otherwise, including a surplus whose use is planned.
+    The RAG rating is the first of the spec's ratings (``[[rating]]`` in validators/<kind>.toml,
+    read through the rule registry) whose condition holds, Green when none does: Red when a
+    deficit is forecast; Amber when a claw-back is possible (toolkit section 4: the forecast
+    balance is above ``surplus_plan_pct`` of the allocation AND so is the part of it with no
+    planned use), or when the forecast outturn is off budget by more than the LA allows without
+    a commentary. Green includes a surplus whose use is planned.
     """
+    balance, allocation = _dec(values.get("forecast_balance")), _dec(values.get("dsg_allocation"))
     if balance is None or allocation is None:
         return None, None, "No data", False, "No data", "no accepted return"
+    budget, variance = _dec(values.get("exp_total_budget")), _dec(values.get("exp_total_variance"))
+    planned = _dec(values.get("surplus_planned_total")) or Decimal(0)
     threshold = (allocation * th.surplus_plan_pct / 100).quantize(Decimal("0.01"))
-    planned = planned or Decimal(0)
     unplanned = max(balance - planned, Decimal(0)) if balance > 0 else Decimal("0.00")
-    clawback = balance > threshold and unplanned > threshold
+    env = {**th.params(), **values}
+    held = [r for r in registry.ratings(spec) if expr.evaluate(r.when, env) is True]
+    clawback = any(r.means == "clawback" for r in held)
     if balance < 0:
         flag = "Deficit: recovery plan needed"
     elif clawback:
@@ -169,19 +171,12 @@ def assess(balance: Decimal | None, allocation: Decimal | None, planned: Decimal
         flag = "Surplus planned"
     else:
         flag = f"Within {th.surplus_plan_pct}% of allocation"
-    off_budget = (variance is not None and budget is not None and abs(variance) > th.variance_commentary_min
-                  and abs(variance) * 100 > abs(budget) * th.variance_commentary_pct)
-    if balance < 0:
-        return threshold, unplanned, flag, clawback, "Red", f"a deficit of {gbp(-balance, False)} is forecast"
-    if clawback:
-        return (threshold, unplanned, flag, clawback, "Amber",
-                f"{gbp(unplanned, False)} of the forecast surplus has no planned use (the LA may claw it back)")
-    if off_budget:
-        assert variance is not None
-        word = "over" if variance > 0 else "under"
-        return (threshold, unplanned, flag, clawback, "Amber",
-                f"the forecast outturn is {gbp(abs(variance), False)} {word} budget "
-                f"({pct_text(ratio(variance, budget))})")
+    if held:
+        words = {"deficit": gbp(-balance, False), "unplanned": gbp(unplanned, False),
+                 "variance": gbp(abs(variance), False) if variance is not None else "blank",
+                 "direction": "over" if variance is not None and variance > 0 else "under",
+                 "variance_pct": pct_text(ratio(variance, budget))}
+        return threshold, unplanned, flag, clawback, held[0].rating, held[0].reason.format(**words)
     reason = "spending is close to budget" + (" and the surplus has a planned use" if balance > threshold else "")
     return threshold, unplanned, flag, clawback, "Green", reason
 
@@ -211,7 +206,7 @@ def figures(spec: Spec, values: dict[str, Any], quarter: int, th: Thresholds) ->
     allocation, balance = _dec(values.get("dsg_allocation")), _dec(values.get("forecast_balance"))
     budget, variance = _dec(values.get("exp_total_budget")), _dec(values.get("exp_total_variance"))
     planned = _dec(values.get("surplus_planned_total"))
-    threshold, unplanned, flag, clawback, rag, reason = assess(balance, allocation, planned, budget, variance, th)
+    threshold, unplanned, flag, clawback, rag, reason = assess(spec, values, th)
     text = lambda n: values.get(n) if isinstance(values.get(n), str) and values.get(n) != "" else None  # noqa: E731
     placements = values.get("placements_outside_ks")
     return Figures(

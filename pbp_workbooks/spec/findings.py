@@ -1,9 +1,8 @@
 """Findings are data: one object renders to the CLI, JSON, feedback workbooks and the catalogue.
 
-Codes that are not in the rule files live here, with their message templates:
-``T-`` template and identity rules (any return type) and the field rules that every
-spec gets, written once with the spec's code prefix (``Q-E101``, ``A-E101`` ...).
-File-level codes (``F-``) live with the safe reader (xlsx_safe.FILE_PROBLEMS).
+Every code, its severity and its message template are declared in the rule registry
+(``registry``, from ``validators/*.toml``); ``template_finding`` and ``field_finding`` fill
+them in for the template rules (``T-``) and the field rules every spec gets (``Q-E101`` ...).
 """
 
 from __future__ import annotations
@@ -14,55 +13,10 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from pbp_workbooks.spec import registry
+
 if TYPE_CHECKING:
     from pbp_workbooks.spec.model import Field, Spec
-
-# code -> (severity, title, message template)
-TEMPLATE_RULES: dict[str, tuple[str, str, str]] = {
-    "T-E001": ("error", "Not a PBP return template",
-               "This workbook is not a return template issued by the LA ({detail}). Fill in the template you were "
-               "sent and send that file back."),
-    "T-E002": ("error", "Unsupported template version",
-               "This return was made from version {detail} of the template, which the LA no longer accepts. "
-               "Ask the LA for the current template and copy your figures into it."),
-    "T-E003": ("error", "Not issued by the LA",
-               "This workbook's issue token is not in the LA's records, so it was not issued for this period. "
-               "Use the workbook the LA sent you for this period."),
-    "T-E004": ("error", "Identity changed",
-               "{detail} The LA issued this workbook to {issued}. Use the workbook issued to your provision and do "
-               "not change the details."),
-    "T-E005": ("error", "Locked layout altered",
-               "The locked part of the {sheet} sheet was changed at {cell} ({detail}). Copy your figures into a fresh "
-               "copy of the template: do not unprotect the sheets, insert rows or edit formulas."),
-    "T-E006": ("error", "Input cell missing",
-               "The cell for '{label}' (defined name {name}) is missing or broken. Copy your figures into a fresh "
-               "copy of the template."),
-    "T-E008": ("error", "Workbook replaced by a newer one",
-               "The LA issued a new workbook for {issued} on {detail}, which replaces this one. Copy your figures "
-               "into the new workbook (or into the feedback workbook, which is the new one with your figures) and "
-               "send that back."),
-    "T-W007": ("warning", "Sheet protection removed",
-               "The {sheet} sheet is no longer protected. The LA checked its locked cells, but please do not remove "
-               "the protection."),
-}
-
-# suffix -> (severity, title, message template); the code is <prefix>-<suffix>
-FIELD_RULES: dict[str, tuple[str, str, str]] = {
-    "E101": ("error", "Required field blank", "{label} is blank. Fill it in{hint}."),
-    "E102": ("error", "Not a number or date", "{label}: '{value}' is not {what}. {how}"),
-    "E103": ("error", "Out of range", "{label}: {value} is outside the allowed range ({range})."),
-    "E104": ("error", "Entered in a later quarter",
-             "{label}: figures for quarters after this one must be left blank; move {value} to the right quarter."),
-    "E105": ("error", "Text too long", "{label} is {value} characters long; keep it to {max} or fewer."),
-    "E106": ("error", "Not one of the choices", "{label}: '{value}' is not one of the choices ({choices}). "
-             "Choose from the drop-down list."),
-    "E107": ("error", "Date out of range", "{label}: {value} is not between {start} and {end}."),
-    "E108": ("error", "Invalid email address", "{label}: '{value}' is not a valid email address."),
-    "E110": ("error", "Formula in an input cell",
-             "{label}: the cell holds a formula ({value}); type the value, not a formula."),
-    "W109": ("warning", "Number typed as text",
-             "{label}: the cell holds the text '{value}', read as {read}. Type numbers without £ signs or commas."),
-}
 
 
 @dataclass(frozen=True)
@@ -135,7 +89,8 @@ def _reading_order(f: Finding) -> tuple[int, str, int, int, str]:
 
 def template_finding(code: str, *, sheet: str | None = None, cell: str | None = None, name: str | None = None,
                      value: Any = None, **fmt: Any) -> Finding:
-    severity, _title, template = TEMPLATE_RULES[code]
+    declared = registry.rule(code)
+    severity, template = declared.severity, declared.message
     return Finding(code, severity, template.format(sheet=sheet, cell=cell, name=name, **fmt), sheet, cell, name, value)
 
 
@@ -146,7 +101,8 @@ def field_finding(spec: Spec, suffix: str, f: Field, value: Any, year: str) -> F
     from pbp_workbooks.base.periods import FinancialYear
     from pbp_workbooks.spec.calc import format_value
 
-    severity, _title, template = FIELD_RULES[suffix]
+    declared = registry.field_rule(spec, suffix)
+    severity, template = declared.severity, declared.message
     fmt: dict[str, Any] = {"label": f.label, "value": format_value(f, value)}
     if suffix == "E101":
         fmt["hint"] = " (enter 0 where there is none)" if f.type in ("money", "signed_money", "integer") else ""
@@ -167,4 +123,4 @@ def field_finding(spec: Spec, suffix: str, f: Field, value: Any, year: str) -> F
         raw = str(raw)
     elif isinstance(raw, date):
         raw = raw.isoformat()
-    return Finding(f"{spec.code_prefix}-{suffix}", severity, template.format(**fmt), f.sheet, f.cell, f.name, raw)
+    return Finding(declared.code, severity, template.format(**fmt), f.sheet, f.cell, f.name, raw)

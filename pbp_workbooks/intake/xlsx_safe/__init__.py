@@ -9,7 +9,7 @@ extract anything to disk, trust sizes declared inside the zip, inflate more than
 budget (zip bombs), resolve a DTD or entity (billion laughs, XXE), build a DOM of a
 large part, or let an unexpected exception escape as a traceback.  Every refusal is an
 :class:`~pbp_workbooks.base.errors.UnreadableFile` with a stable ``F-E...`` code from
-:data:`FILE_PROBLEMS` and a one-line message telling the sender what to do.
+the rule registry (``validators/common.toml``, ``[[file]]``) and a one-line message telling the sender what to do.
 
 How
 ---
@@ -26,12 +26,11 @@ bytes, their format and the zip), ``xml_parts`` (a handler per XML part) and ``w
 (RawWorkbook and the entry points below).
 """
 
-from .problems import FILE_PROBLEMS, Limits, col_letters, problem
+from .problems import Limits, col_letters, problem
 from .workbook import RawWorkbook, open_workbook, read_bounded, sniff, zip_entries
 from .xml_parts import RawCell, RawSheet, SheetInfo
 
 __all__ = [
-    "FILE_PROBLEMS",
     "Limits",
     "RawCell",
     "RawSheet",
