@@ -377,14 +377,14 @@ def run_annual(ws: Workspace, root: Path, fy: FinancialYear, out: Callable[[str]
     assert a is not None
     out(f"[A4/5] Consolidated {result.data.period} with the annual overview ({len(a.accepted())} of {len(a.lines)} "
         "annual reports accepted):")
-    from pbp_workbooks.reports.annual_overview import KPI, KPI_BETTER, kpi_status
+    from pbp_workbooks.reports.annual_overview import KPI, kpi_better, kpi_status
 
     for ln in a.lines:
         if ln.values is None:
             out(f"        {ln.partnership:<8} {ln.label}")
             continue
-        statuses = [kpi_status(ln.values.get(f"kpi_{k}_target"), ln.values.get(f"kpi_{k}_actual"),
-                               KPI_BETTER.get(k, "higher")) for k, _ in a.rows(KPI)]
+        statuses = [kpi_status(a.grid_value(ln.values, KPI, k, "target"), a.grid_value(ln.values, KPI, k, "actual"),
+                               kpi_better(a.spec, k)) for k, _ in a.rows(KPI)]
         out(f"        {ln.partnership:<8} {ln.label:<20} pupils supported {a.pupils(ln.partnership)!s:>3}; "
             f"KPI targets met {statuses.count('Met')} of {len(statuses)}")
     out(f"[A5/5] {len(result.summaries)} headteacher summaries now have an Annual sheet; pupil counts of 1 to 4 are "

@@ -414,29 +414,31 @@ def rule_findings(spec: Spec, values: dict[str, Any], params: dict[str, Any],
         value = values.get(first.name)
         out.append(Finding(rule.code, rule.severity, message, first.sheet, first.cell, first.name,
                            None if value is None else str(value), tuple(culprits[1:])))
-    if spec.kind == "quarterly":
-        out.extend(_large_item_vs_category(spec, values, tainted))
+    out.extend(_large_item_vs_category(spec, values, tainted))
     return out
 
 
 def _large_item_vs_category(spec: Spec, values: dict[str, Any], tainted: set[str]) -> list[Finding]:
-    exp = next(s for s in spec.sections if s.key == "exp")
-    items = next(s for s in spec.sections if s.key == "items")
-    by_label = {label: key for key, label in zip(exp.row_keys, exp.row_labels, strict=True)}
+    spending, register = spec.grid("spending"), spec.grid("large_items")
+    if spending is None or register is None:
+        return []
+    by_label = {label: key for key, label in spending.rows}
     declared = registry.rule("Q-W220")
     severity, template = declared.severity, declared.message
     out = []
-    for key, label in zip(items.row_keys, items.row_labels, strict=True):
-        amount, category = values.get(f"items_{key}_amount"), values.get(f"items_{key}_category")
+    for key, label in register.rows:
+        amount_name = register.cell(key, "amount")
+        amount, category = values.get(amount_name), values.get(register.cell(key, "category"))
         row = by_label.get(category) if isinstance(category, str) else None
         if amount is None or row is None or isinstance(amount, str):
             continue
-        if {f"items_{key}_amount", f"exp_{row}_to_date"} & tainted:
+        actual_name = spending.cell(row, "to_date")
+        if {amount_name, actual_name} & tainted:
             continue
-        actual = values.get(f"exp_{row}_to_date")
+        actual = values.get(actual_name)
         if isinstance(actual, calc.CalcError) or actual is None or amount <= actual:
             continue
-        f = spec[f"items_{key}_amount"]
+        f = spec[amount_name]
         out.append(Finding("Q-W220", severity, template.format(row=label, amount=format_gbp(amount), category=category,
                                                                actual=format_gbp(actual)), f.sheet, f.cell, f.name,
                            str(amount)))

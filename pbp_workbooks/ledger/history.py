@@ -64,24 +64,24 @@ def expected_prior(ledger: Ledger, spec: Spec, fy: FinancialYear, quarter: int |
     if spec.kind != "quarterly":
         return {}
     out: dict[str, Any] = {}
-    exp = next(s for s in spec.sections if s.key == "exp")
+    spending = spec.grid("spending")
     latest: dict[str, Any] | None = None
     for q in range(quarter - 1, 0, -1):
-        vals = official_values(ledger, spec, str(fy), q, partnership)
-        if vals is None:
+        vals = official_values(ledger, spec, str(fy), q, partnership) if spending is not None else None
+        if spending is None or vals is None:
             continue
         if latest is None:
             latest = vals
-            for row in exp.row_keys:
-                out[f"exp_{row}_budget"] = vals.get(f"exp_{row}_budget")
-        for row in exp.row_keys:
-            for j in range(1, q + 1):
-                name = f"exp_{row}_q{j}"
+            for row, _label in spending.rows:
+                out[spending.cell(row, "budget")] = vals.get(spending.cell(row, "budget"))
+        for row, _label in spending.rows:
+            for name in spending.cells(row, "actuals")[:q]:
                 if name not in out and vals.get(name) is not None:
                     out[name] = vals[name]
     closing = closing_balance(ledger, fy.previous(), partnership)
-    if closing is not None:
-        out["balance_bf"] = closing[0]
+    brought_forward = spec.role("brought_forward")
+    if closing is not None and brought_forward is not None:
+        out[brought_forward] = closing[0]
     return {k: v for k, v in out.items() if v is not None}
 
 
@@ -91,14 +91,16 @@ def closing_balance(ledger: Ledger, fy: FinancialYear, partnership: str) -> tupl
     return's forecast balance (toolkit section 4: accurate carry-forward records)."""
     annual = spec_mod.load("annual")
     report = official_values(ledger, annual, str(fy), None, partnership)
-    if report is not None:
-        value = calc.compute(annual, report)["year_end_balance"]
+    closing = annual.role("closing_balance")
+    if report is not None and closing is not None:
+        value = calc.compute(annual, report)[closing]
         if isinstance(value, Decimal):
             return value, f"the {fy} annual report the LA accepted"
     quarterly = spec_mod.load("quarterly")
     q4 = official_values(ledger, quarterly, str(fy), 4, partnership)
-    if q4 is not None:
-        value = calc.compute(quarterly, q4)["forecast_balance"]
+    forecast = quarterly.role("year_end_forecast")
+    if q4 is not None and forecast is not None:
+        value = calc.compute(quarterly, q4)[forecast]
         if isinstance(value, Decimal):
             return value, f"the {fy} Q4 return the LA accepted"
     return None
@@ -115,19 +117,20 @@ def cross_return_findings(ledger: Ledger, spec: Spec, identity: dict[str, Any], 
     expected = expected_prior(ledger, spec, fy, quarter, identity["partnership"])
     out: list[Finding] = []
     closing = closing_balance(ledger, fy.previous(), identity["partnership"])
-    got_bf = values.get("balance_bf")
-    if closing is not None and isinstance(got_bf, Decimal) and got_bf != closing[0]:
+    brought_forward = spec.role("brought_forward")
+    got_bf = values.get(brought_forward) if brought_forward else None
+    if closing is not None and brought_forward and isinstance(got_bf, Decimal) and got_bf != closing[0]:
         bf, source = closing
-        f = spec["balance_bf"]
+        f = spec[brought_forward]
         sev, msg = _declared("Q-E301")
         out.append(Finding("Q-E301", sev, msg.format(value=format_gbp(got_bf), expected=format_gbp(bf),
                                                      difference=format_gbp(got_bf - bf), source=source),
                            f.sheet, f.cell, f.name, str(got_bf)))
-    exp = next(s for s in spec.sections if s.key == "exp")
-    for row, label in zip(exp.row_keys, exp.row_labels, strict=True):
-        commentary = values.get(f"exp_{row}_commentary")
-        for j in range(1, quarter):
-            name = f"exp_{row}_q{j}"
+    spending = spec.grid("spending")
+    for row, label in spending.rows if spending is not None else ():
+        assert spending is not None
+        commentary = values.get(spending.cell(row, "commentary"))
+        for name in spending.cells(row, "actuals")[:quarter - 1]:
             want, got = expected.get(name), values.get(name)
             if want is None or not isinstance(got, Decimal | type(None)) or (got or Decimal(0)) == want:
                 continue
@@ -178,9 +181,11 @@ def annual_findings(ledger: Ledger, spec: Spec, identity: dict[str, Any], values
     fy = FinancialYear.parse(identity["year"])
     partnership = identity["partnership"]
     out: list[Finding] = []
-    got = values.get("placements_outside_ks")
-    if "placements_outside_ks" in spec.by_name and isinstance(got, int) and "quarterly" in spec_mod.available():
-        quarterly = spec_mod.load("quarterly")
+    mine = spec.role("out_of_key_stage")
+    got = values.get(mine) if mine else None
+    quarterly = spec_mod.load("quarterly") if "quarterly" in spec_mod.available() else None
+    theirs = quarterly.role("out_of_key_stage") if quarterly else None
+    if mine and theirs and quarterly and isinstance(got, int):
         counted: list[int] = []
         total = 0
         for q in (1, 2, 3, 4):
@@ -188,11 +193,11 @@ def annual_findings(ledger: Ledger, spec: Spec, identity: dict[str, Any], values
             if vals is None:
                 continue
             counted.append(q)
-            n = vals.get("placements_outside_ks")
+            n = vals.get(theirs)
             total += n if isinstance(n, int) else 0
         # with a quarter still missing the report can only have more than the sum so far
         if counted and (got != total if len(counted) == 4 else got < total):
-            f = spec["placements_outside_ks"]
+            f = spec[mine]
             sev, msg = _declared("A-W301")
             missing = [f"Q{q}" for q in (1, 2, 3, 4) if q not in counted]
             quarters = _join([f"Q{q}" for q in counted]) + (

@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from pbp_workbooks.base import roster as roster_mod
+from pbp_workbooks.base.errors import SpecError
 from pbp_workbooks.base.periods import FinancialYear
 from pbp_workbooks.ledger.store import Ledger, received_for
 from pbp_workbooks.reports import suppression
@@ -25,15 +26,26 @@ from pbp_workbooks.reports.figures import decode
 from pbp_workbooks.reports.status import Official, ProvisionLine
 from pbp_workbooks.spec import calc
 from pbp_workbooks.spec import model as spec_mod
-from pbp_workbooks.spec.model import Spec
+from pbp_workbooks.spec.model import Grid, Spec
 
 ANNUAL = "annual"
-BREAKDOWNS = ("gender", "ethnicity", "send", "keystage")
-METHODS = "methods"
-KPI = "kpi"
-# which way is better for each KPI of the annual spec's grid (the spec says nothing about it)
-KPI_BETTER = {"attendance": "higher", "reintegration": "higher", "incidents": "lower", "self_esteem": "higher",
-              "stay_weeks": "lower", "exclusions": "lower"}
+# the roles (in the annual spec's [roles]) of the grids the overview publishes
+BREAKDOWNS = ("by_gender", "by_ethnicity", "by_send", "by_key_stage")
+METHODS = "delivery_methods"
+KPI = "kpis"
+
+
+def kpi_better(spec: Spec, key: str) -> str:
+    """'higher' or 'lower': which way is better for a KPI row (the spec's rows_lower_is_better)."""
+    kpis = spec.grid(KPI)
+    return "lower" if kpis is not None and key in kpis.row_sets.get("lower_is_better", ()) else "higher"
+
+
+def grid(spec: Spec, role: str) -> Grid:
+    g = spec.grid(role)
+    if g is None:
+        raise SpecError(f"{spec.id} has no {role} grid in its [roles]")
+    return g
 
 
 def kpi_status(target: Any, actual: Any, better: str) -> str:
@@ -68,12 +80,24 @@ class AnnualOverview:
     def accepted(self) -> list[AnnualLine]:
         return [ln for ln in self.lines if ln.values is not None]
 
-    def rows(self, section: str) -> list[tuple[str, str]]:
-        sec = next(s for s in self.spec.sections if s.key == section)
-        return list(zip(sec.row_keys, sec.row_labels, strict=True))
+    def rows(self, role: str) -> list[tuple[str, str]]:
+        """(row key, label) of the grid with this role."""
+        return list(grid(self.spec, role).rows)
 
-    def title(self, section: str) -> str:
-        return next(s for s in self.spec.sections if s.key == section).title
+    def title(self, role: str) -> str:
+        return grid(self.spec, role).section.title
+
+    def section_key(self, role: str) -> str:
+        """The grid's section in the spec (what the CSV calls it)."""
+        return grid(self.spec, role).section.key
+
+    def value(self, values: dict[str, Any], role: str) -> Any:
+        """A field by its role in one report's values (None when the spec has no such role)."""
+        name = self.spec.role(role)
+        return None if name is None else values.get(name)
+
+    def grid_value(self, values: dict[str, Any], role: str, row: str, column: str) -> Any:
+        return values.get(grid(self.spec, role).cell(row, column))
 
     def line(self, partnership: str) -> AnnualLine:
         return next(ln for ln in self.lines if ln.partnership == partnership)
@@ -89,48 +113,51 @@ class AnnualOverview:
 
     def pupils(self, p: str) -> int | str | None:
         v = self.line(p).values
-        return None if v is None else self._pub(("pupils", p), count_or_zero(v.get("pupils_supported")))
+        return None if v is None else self._pub(("pupils", p), count_or_zero(self.value(v, "pupils")))
 
     def cell(self, b: str, row: str, p: str) -> int | str | None:
         v = self.line(p).values
-        return None if v is None else self._pub(("cell", b, row, p), count_or_zero(v.get(f"{b}_{row}_pupils")))
+        return None if v is None else self._pub(("cell", b, row, p),
+                                                count_or_zero(self.grid_value(v, b, row, "pupils")))
 
     def share(self, b: str, row: str, p: str) -> Decimal | str | None:
         v = self.line(p).values
         if v is None:
             return None
-        return self._share(count_or_zero(v.get(f"{b}_{row}_pupils")), count_or_zero(v.get("pupils_supported")),
+        return self._share(count_or_zero(self.grid_value(v, b, row, "pupils")), count_or_zero(self.value(v, "pupils")),
                            ("cell", b, row, p), ("pupils", p))
 
     def la_pupils(self) -> int | str:
-        return self._pub(("grand",), sum(count_or_zero(ln.values.get("pupils_supported")) for ln in self.accepted()
+        return self._pub(("grand",), sum(count_or_zero(self.value(ln.values, "pupils")) for ln in self.accepted()
                                          if ln.values)) or 0
 
     def la_count(self, b: str, row: str) -> int:
-        return sum(count_or_zero(ln.values.get(f"{b}_{row}_pupils")) for ln in self.accepted() if ln.values)
+        return sum(count_or_zero(self.grid_value(ln.values, b, row, "pupils")) for ln in self.accepted() if ln.values)
 
     def la_cell(self, b: str, row: str) -> int | str | None:
         return self._pub(("col", b, row), self.la_count(b, row))
 
     def la_share(self, b: str, row: str) -> Decimal | str | None:
-        grand = sum(count_or_zero(ln.values.get("pupils_supported")) for ln in self.accepted() if ln.values)
+        grand = sum(count_or_zero(self.value(ln.values, "pupils")) for ln in self.accepted() if ln.values)
         return self._share(self.la_count(b, row), grand, ("col", b, row), ("grand",))
 
     def methods(self, row: str, p: str) -> int | str | None:
         v = self.line(p).values
-        return None if v is None else self._pub((METHODS, row, p), count_or_zero(v.get(f"methods_{row}_pupils")))
+        return None if v is None else self._pub((METHODS, row, p),
+                                                count_or_zero(self.grid_value(v, METHODS, row, "pupils")))
 
     def la_methods(self, row: str) -> int | str | None:
-        return self._pub(("methods_total", row), sum(count_or_zero(ln.values.get(f"methods_{row}_pupils"))
-                                                     for ln in self.accepted() if ln.values))
+        return self._pub(("method_total", row), sum(count_or_zero(self.grid_value(ln.values, METHODS, row, "pupils"))
+                                                    for ln in self.accepted() if ln.values))
 
     def placements(self, p: str) -> int | str | None:
         v = self.line(p).values
-        return None if v is None else self._pub(("placements", p), count_or_zero(v.get("placements_outside_ks")))
+        return None if v is None else self._pub(("out_of_key_stage", p),
+                                                count_or_zero(self.value(v, "out_of_key_stage")))
 
     def la_placements(self) -> int | str | None:
-        return self._pub(("placements_total",), sum(count_or_zero(ln.values.get("placements_outside_ks"))
-                                                    for ln in self.accepted() if ln.values))
+        return self._pub(("out_of_key_stage_total",), sum(count_or_zero(self.value(ln.values, "out_of_key_stage"))
+                                                          for ln in self.accepted() if ln.values))
 
 
 def _suppress_annual(spec: Spec, lines: list[AnnualLine]) -> dict[tuple[str, ...], bool]:
@@ -150,13 +177,13 @@ def _suppress_annual(spec: Spec, lines: list[AnnualLine]) -> dict[tuple[str, ...
         keys.append(key)
         return idx[key]
 
-    def get(ln: AnnualLine, name: str) -> int:
+    def get(ln: AnnualLine, name: str | None) -> int:
         assert ln.values is not None
-        return count_or_zero(ln.values.get(name))
+        return count_or_zero(ln.values.get(name)) if name is not None else 0
 
     relations: list[list[int]] = []
-    rows_of = {s.key: s.row_keys for s in spec.sections}
-    pupils = [add(("pupils", ln.partnership), get(ln, "pupils_supported")) for ln in acc]
+    rows_of = {role: grid(spec, role).section.row_keys for role in (*BREAKDOWNS, METHODS)}
+    pupils = [add(("pupils", ln.partnership), get(ln, spec.role("pupils"))) for ln in acc]
     grand = add(("grand",), sum(values[i] for i in pupils))
     relations.append([*pupils, grand])
     for b in BREAKDOWNS:
@@ -164,7 +191,8 @@ def _suppress_annual(spec: Spec, lines: list[AnnualLine]) -> dict[tuple[str, ...
         cells: dict[tuple[str, str], int] = {}
         for row in rows_of[b]:
             for ln in acc:
-                cells[(row, ln.partnership)] = add(("cell", b, row, ln.partnership), get(ln, f"{b}_{row}_pupils"))
+                cells[(row, ln.partnership)] = add(("cell", b, row, ln.partnership),
+                                                   get(ln, grid(spec, b).cell(row, "pupils")))
             members = [cells[(row, ln.partnership)] for ln in acc]
             cols.append(add(("col", b, row), sum(values[i] for i in members)))
             relations.append([*members, cols[-1]])
@@ -172,10 +200,10 @@ def _suppress_annual(spec: Spec, lines: list[AnnualLine]) -> dict[tuple[str, ...
             relations.append([*(cells[(row, ln.partnership)] for row in rows_of[b]), total])
         relations.append([*cols, grand])
     for row in rows_of[METHODS]:  # a pupil can count under several methods: no row total
-        members = [add((METHODS, row, ln.partnership), get(ln, f"methods_{row}_pupils")) for ln in acc]
-        relations.append([*members, add(("methods_total", row), sum(values[i] for i in members))])
-    members = [add(("placements", ln.partnership), get(ln, "placements_outside_ks")) for ln in acc]
-    relations.append([*members, add(("placements_total",), sum(values[i] for i in members))])
+        members = [add((METHODS, row, ln.partnership), get(ln, grid(spec, METHODS).cell(row, "pupils"))) for ln in acc]
+        relations.append([*members, add(("method_total", row), sum(values[i] for i in members))])
+    members = [add(("out_of_key_stage", ln.partnership), get(ln, spec.role("out_of_key_stage"))) for ln in acc]
+    relations.append([*members, add(("out_of_key_stage_total",), sum(values[i] for i in members))])
     hidden = suppression.protect(values, relations)
     return dict(zip(keys, hidden, strict=True))
 

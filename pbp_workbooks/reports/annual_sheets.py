@@ -12,7 +12,15 @@ from decimal import Decimal
 from typing import Any
 
 from pbp_workbooks.reports import suppression
-from pbp_workbooks.reports.annual_overview import BREAKDOWNS, KPI, KPI_BETTER, METHODS, AnnualLine, count_or_zero, kpi_status
+from pbp_workbooks.reports.annual_overview import (
+    BREAKDOWNS,
+    KPI,
+    METHODS,
+    AnnualLine,
+    count_or_zero,
+    kpi_better,
+    kpi_status,
+)
 from pbp_workbooks.reports.consolidation import Consolidation
 from pbp_workbooks.reports.sheets import (
     HEADER_FILL,
@@ -71,17 +79,17 @@ def _write_annual_kpis(book: Book, c: Consolidation) -> None:
             continue
         for key, label in a.rows(KPI):
             v = ln.values
-            better = KPI_BETTER.get(key, "higher")
-            status = kpi_status(v.get(f"kpi_{key}_target"), v.get(f"kpi_{key}_actual"), better)
+            better = kpi_better(a.spec, key)
+            status = kpi_status(a.grid_value(v, KPI, key, "target"), a.grid_value(v, KPI, key, "actual"), better)
             put_text(ws, r, 0, ln.partnership, book.fmt(bold=True))
             put(book, ws, r, 1, "text", ln.label)
             put_text(ws, r, 2, label)
             put_text(ws, r, 3, better)
-            for col, name in ((4, f"kpi_{key}_target"), (5, f"kpi_{key}_actual")):
-                x = v.get(name)
+            for col, column in ((4, "target"), (5, "actual")):
+                x = a.grid_value(v, KPI, key, column)
                 put_num(ws, r, col, x if isinstance(x, Decimal | int) else None, book.fmt(num_format="0.0##"))
             put_text(ws, r, 6, status, book.fmt(bold=True))
-            put(book, ws, r, 7, "text", v.get(f"kpi_{key}_commentary") or None)
+            put(book, ws, r, 7, "text", a.grid_value(v, KPI, key, "commentary") or None)
             met += status == "Met"
             total += status != "No data"
             r += 1
@@ -167,29 +175,29 @@ def _write_annual_delivery(book: Book, c: Consolidation) -> None:
         put_text(ws, r, 0, p, book.fmt(bold=True))
         put(book, ws, r, 1, "text", ln.label)
         put_count(book, ws, r, 2, a.pupils(p))
-        put(book, ws, r, 3, "int", v.get("schools_supported"))
-        put(book, ws, r, 4, "int", v.get("partnership_schools"))
-        stay = v.get("avg_stay_weeks")
+        put(book, ws, r, 3, "int", a.value(v, "schools_supported_count"))
+        put(book, ws, r, 4, "int", a.value(v, "member_school_count"))
+        stay = a.value(v, "average_stay")
         put_num(ws, r, 5, stay if isinstance(stay, Decimal | int) else None, book.fmt(num_format="0.0"))
         for j, (k, _label) in enumerate(methods):
             put_count(book, ws, r, 6 + 2 * j, a.methods(k, p))
-            put(book, ws, r, 7 + 2 * j, "int", v.get(f"methods_{k}_sessions"))
+            put(book, ws, r, 7 + 2 * j, "int", a.grid_value(v, METHODS, k, "sessions"))
         put_count(book, ws, r, 6 + 2 * len(methods), a.placements(p))
         put(book, ws, r, 7 + 2 * len(methods), "text",
-             v.get("placements_mdm_held") if count_or_zero(v.get("placements_outside_ks")) else "not needed")
+             a.value(v, "mdm_held") if count_or_zero(a.value(v, "out_of_key_stage")) else "not needed")
         r += 1
     acc = [ln.values for ln in a.accepted() if ln.values is not None]
     top = {"bold": True, "top": 1}
     ws.write_string(r, 0, "LA total", book.fmt(**top))
     ws.write_string(r, 1, f"{len(acc)} accepted reports", book.fmt(top=1))
     put_count(book, ws, r, 2, a.la_pupils(), **top)
-    put_count(book, ws, r, 3, sum(count_or_zero(v.get("schools_supported")) for v in acc), **top)
-    put_count(book, ws, r, 4, sum(count_or_zero(v.get("partnership_schools")) for v in acc), **top)
-    stays = [v["avg_stay_weeks"] for v in acc if isinstance(v.get("avg_stay_weeks"), Decimal | int)]
+    put_count(book, ws, r, 3, sum(count_or_zero(a.value(v, "schools_supported_count")) for v in acc), **top)
+    put_count(book, ws, r, 4, sum(count_or_zero(a.value(v, "member_school_count")) for v in acc), **top)
+    stays: list[Decimal] = [Decimal(x) for v in acc if isinstance(x := a.value(v, "average_stay"), Decimal | int)]
     put_num(ws, r, 5, sum(stays, Decimal(0)) / len(stays) if stays else None, book.fmt(num_format="0.0", **top))
     for j, (k, _label) in enumerate(methods):
         put_count(book, ws, r, 6 + 2 * j, a.la_methods(k), **top)
-        put_count(book, ws, r, 7 + 2 * j, sum(count_or_zero(v.get(f"methods_{k}_sessions")) for v in acc), **top)
+        put_count(book, ws, r, 7 + 2 * j, sum(count_or_zero(a.grid_value(v, METHODS, k, "sessions")) for v in acc), **top)
     put_count(book, ws, r, 6 + 2 * len(methods), a.la_placements(), **top)
     ws.write_string(r + 2, 0, "LA average length of stay: the mean of the partnerships' averages. A pupil supported "
                               "in more than one way counts under each delivery method.", book.fmt(italic=True))

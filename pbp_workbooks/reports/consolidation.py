@@ -73,8 +73,8 @@ class Consolidation:
 
     @property
     def categories(self) -> list[tuple[str, str]]:
-        exp = next(s for s in self.spec.sections if s.key == "exp")
-        return list(zip(exp.row_keys, exp.row_labels, strict=True))
+        spending = self.spec.grid("spending")
+        return list(spending.rows) if spending is not None else []
 
     def headline(self) -> list[Line]:
         return [self.lines[(p.partnership, self.quarter)] for p in self.provisions]

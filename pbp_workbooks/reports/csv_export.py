@@ -28,7 +28,7 @@ from typing import Any
 
 from pbp_workbooks.base.filenames import write_atomic
 from pbp_workbooks.reports import suppression
-from pbp_workbooks.reports.annual_overview import BREAKDOWNS, KPI, KPI_BETTER, METHODS, kpi_status
+from pbp_workbooks.reports.annual_overview import BREAKDOWNS, KPI, METHODS, kpi_better, kpi_status
 from pbp_workbooks.reports.consolidation import Consolidation
 from pbp_workbooks.reports.status import STATES
 
@@ -280,6 +280,12 @@ def annual_rows(c: Consolidation) -> list[dict[str, Any]]:
     if a is None:
         return []
     out: list[dict[str, Any]] = []
+    pupils = a.spec.role("pupils") or ""
+    placements = a.spec.role("out_of_key_stage") or ""
+    # both published under the section that holds the pupils supported ("delivery")
+    delivery = a.spec[pupils].section if pupils else ""
+    pupils_item = {"section": delivery, "item_key": pupils, "item": "Pupils supported"}
+    placements_item = {"section": delivery, "item_key": placements, "item": "Pupils placed outside their key stage"}
     for ln in a.lines:
         prov, v = ln.provision, ln.values
         base: dict[str, Any] = {k: None for k in ANNUAL.keys}
@@ -290,32 +296,29 @@ def annual_rows(c: Consolidation) -> list[dict[str, Any]]:
             out.append(base)
             continue
         p = prov.partnership
-        out.append({**base, "section": "delivery", "item_key": "pupils_supported", "item": "Pupils supported",
-                    "pupils": a.pupils(p)})
+        out.append({**base, **pupils_item, "pupils": a.pupils(p)})
         for b in BREAKDOWNS:
             for k, label in a.rows(b):
-                out.append({**base, "section": b, "item_key": k, "item": label, "pupils": a.cell(b, k, p),
+                out.append({**base, "section": a.section_key(b), "item_key": k, "item": label, "pupils": a.cell(b, k, p),
                             "share": a.share(b, k, p)})
         for k, label in a.rows(METHODS):
-            out.append({**base, "section": METHODS, "item_key": k, "item": label, "pupils": a.methods(k, p),
-                        "sessions": v.get(f"methods_{k}_sessions")})
-        out.append({**base, "section": "delivery", "item_key": "placements_outside_ks",
-                    "item": "Pupils placed outside their key stage", "pupils": a.placements(p)})
+            out.append({**base, "section": a.section_key(METHODS), "item_key": k, "item": label,
+                        "pupils": a.methods(k, p), "sessions": a.grid_value(v, METHODS, k, "sessions")})
+        out.append({**base, **placements_item, "pupils": a.placements(p)})
         for k, label in a.rows(KPI):
-            better = KPI_BETTER.get(k, "higher")
-            out.append({**base, "section": KPI, "item_key": k, "item": label, "target": v.get(f"kpi_{k}_target"),
-                        "actual": v.get(f"kpi_{k}_actual"), "better_when": better,
-                        "kpi_status": kpi_status(v.get(f"kpi_{k}_target"), v.get(f"kpi_{k}_actual"), better)})
+            better = kpi_better(a.spec, k)
+            target, actual = a.grid_value(v, KPI, k, "target"), a.grid_value(v, KPI, k, "actual")
+            out.append({**base, "section": a.section_key(KPI), "item_key": k, "item": label, "target": target,
+                        "actual": actual, "better_when": better, "kpi_status": kpi_status(target, actual, better)})
     la: dict[str, Any] = {k: None for k in ANNUAL.keys}
     la.update(year=str(c.year), partnership="LA total", return_status=f"{len(a.accepted())} accepted")
-    out.append({**la, "section": "delivery", "item_key": "pupils_supported", "item": "Pupils supported",
-                "pupils": a.la_pupils()})
+    out.append({**la, **pupils_item, "pupils": a.la_pupils()})
     for b in BREAKDOWNS:
         for k, label in a.rows(b):
-            out.append({**la, "section": b, "item_key": k, "item": label, "pupils": a.la_cell(b, k),
+            out.append({**la, "section": a.section_key(b), "item_key": k, "item": label, "pupils": a.la_cell(b, k),
                         "share": a.la_share(b, k)})
     for k, label in a.rows(METHODS):
-        out.append({**la, "section": METHODS, "item_key": k, "item": label, "pupils": a.la_methods(k)})
-    out.append({**la, "section": "delivery", "item_key": "placements_outside_ks",
-                "item": "Pupils placed outside their key stage", "pupils": a.la_placements()})
+        out.append({**la, "section": a.section_key(METHODS), "item_key": k, "item": label,
+                    "pupils": a.la_methods(k)})
+    out.append({**la, **placements_item, "pupils": a.la_placements()})
     return out

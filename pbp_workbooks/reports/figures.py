@@ -23,7 +23,6 @@ from pbp_workbooks.spec.model import Spec
 
 _Date = date  # a field of Item is called 'date'
 
-SURPLUS_USES = (("cpd", "CPD"), ("future", "Future proofing"), ("contingency", "Contingency"), ("other", "Other"))
 
 
 def _dec(v: Any) -> Decimal | None:
@@ -91,7 +90,7 @@ class Figures:
     outturn: Decimal | None
     variance: Decimal | None
     forecast_balance: Decimal | None
-    surplus: tuple[Decimal | None, ...]  # in SURPLUS_USES order
+    surplus: tuple[Decimal | None, ...]  # the spec's surplus_uses, in order
     surplus_other_description: str | None
     planned_total: Decimal | None
     surplus_approach: str | None
@@ -152,11 +151,17 @@ def assess(spec: Spec, values: Mapping[str, Any], th: Thresholds
     planned use), or when the forecast outturn is off budget by more than the LA allows without
     a commentary. Green includes a surplus whose use is planned.
     """
-    balance, allocation = _dec(values.get("forecast_balance")), _dec(values.get("dsg_allocation"))
+    def by_role(role: str) -> Decimal | None:
+        name = spec.role(role)
+        return None if name is None else _dec(values.get(name))
+
+    balance, allocation = by_role("year_end_forecast"), by_role("allocation")
     if balance is None or allocation is None:
         return None, None, "No data", False, "No data", "no accepted return"
-    budget, variance = _dec(values.get("exp_total_budget")), _dec(values.get("exp_total_variance"))
-    planned = _dec(values.get("surplus_planned_total")) or Decimal(0)
+    spending = spec.grid("spending")
+    budget = _dec(values.get(spending.total("budget"))) if spending else None
+    variance = _dec(values.get(spending.total("variance"))) if spending else None
+    planned = by_role("surplus_planned") or Decimal(0)
     threshold = (allocation * th.surplus_plan_pct / 100).quantize(Decimal("0.01"))
     unplanned = max(balance - planned, Decimal(0)) if balance > 0 else Decimal("0.00")
     env = {**th.params(), **values}
@@ -182,44 +187,59 @@ def assess(spec: Spec, values: Mapping[str, Any], th: Thresholds
 
 
 def figures(spec: Spec, values: dict[str, Any], quarter: int, th: Thresholds) -> Figures:
-    """Figures of one return from ``values`` = inputs + fields computed by calc.compute."""
-    exp = next(s for s in spec.sections if s.key == "exp")
-    items_sec = next(s for s in spec.sections if s.key == "items")
+    """Figures of one return from ``values`` = inputs + fields computed by calc.compute. Fields are
+    found by their roles in the spec (``[roles]``), never by name."""
+    def by_role(role: str) -> Any:
+        name = spec.role(role)
+        return None if name is None else values.get(name)
+
+    def text(role: str) -> str | None:
+        v = by_role(role)
+        return v if isinstance(v, str) and v != "" else None
+
+    def dt(v: Any) -> date | None:
+        return v if isinstance(v, date) else None
+
+    def txt(v: Any) -> str | None:
+        return None if v is None or v == "" else str(v)
+
+    spending, register = spec.grid("spending"), spec.grid("large_items")
+    if spending is None or register is None:
+        raise ValueError(f"{spec.id} has no spending grid or large-items register: it has no quarterly figures")
     cats = []
-    for key, label in zip(exp.row_keys, exp.row_labels, strict=True):
-        g = lambda c, k=key: values.get(f"exp_{k}_{c}")  # noqa: E731
+    for key, label in spending.rows:
+        g = lambda role, k=key: values.get(spending.cell(k, role))  # noqa: E731
         commentary = g("commentary")
-        cats.append(Category(key, label, _dec(g("budget")), tuple(_dec(g(f"q{q}")) for q in (1, 2, 3, 4)),
+        cats.append(Category(key, label, _dec(g("budget")),
+                             tuple(_dec(values.get(n)) for n in spending.cells(key, "actuals")),
                              _dec(g("to_date")), _dec(g("forecast")), _dec(g("outturn")), _dec(g("variance")),
                              commentary if isinstance(commentary, str) and commentary != "" else None))
     items = []
-    for key in items_sec.row_keys:
-        g = lambda c, k=key: values.get(f"items_{k}_{c}")  # noqa: E731
-        raw = [g(c) for c in items_sec.col_keys]
+    for key, _label in register.rows:
+        g = lambda role, k=key: values.get(register.cell(k, role))  # noqa: E731
+        raw = [values.get(n) for n in register.row_cells(key)]
         if all(v is None or v == "" for v in raw):
             continue
-        txt = lambda v: None if v is None or v == "" else str(v)  # noqa: E731
-        dt = lambda v: v if isinstance(v, date) else None  # noqa: E731
         items.append(Item(key, dt(g("date")), txt(g("description")), txt(g("supplier")), txt(g("category")),
                           _dec(g("amount")), txt(g("partnership_signatory")), dt(g("partnership_signed")),
                           txt(g("host_signatory")), dt(g("host_signed"))))
-    allocation, balance = _dec(values.get("dsg_allocation")), _dec(values.get("forecast_balance"))
-    budget, variance = _dec(values.get("exp_total_budget")), _dec(values.get("exp_total_variance"))
-    planned = _dec(values.get("surplus_planned_total"))
+    allocation, balance = _dec(by_role("allocation")), _dec(by_role("year_end_forecast"))
+    budget, variance = _dec(values.get(spending.total("budget"))), _dec(values.get(spending.total("variance")))
+    planned = _dec(by_role("surplus_planned"))
     threshold, unplanned, flag, clawback, rag, reason = assess(spec, values, th)
-    text = lambda n: values.get(n) if isinstance(values.get(n), str) and values.get(n) != "" else None  # noqa: E731
-    placements = values.get("placements_outside_ks")
+    placements = by_role("out_of_key_stage")
+    actual_totals = spending.totals("actuals")
     return Figures(
-        quarter=quarter, allocation=allocation, balance_bf=_dec(values.get("balance_bf")),
-        other_income=_dec(values.get("other_income")), other_income_description=text("other_income_description"),
-        total_income=_dec(values.get("total_income")), budget=budget,
-        actual=tuple(_dec(values.get(f"exp_total_q{q}")) if q <= quarter else None for q in (1, 2, 3, 4)),
-        to_date=_dec(values.get("exp_total_to_date")), forecast=_dec(values.get("exp_total_forecast")),
-        outturn=_dec(values.get("exp_total_outturn")), variance=variance, forecast_balance=balance,
-        surplus=tuple(_dec(values.get(f"surplus_{k}")) for k, _ in SURPLUS_USES),
-        surplus_other_description=text("surplus_other_description"), planned_total=planned,
-        surplus_approach=text("surplus_approach"), recovery_plan=text("recovery_plan"),
-        placements=placements if isinstance(placements, int) else None, mdm_held=text("placements_mdm_held"),
+        quarter=quarter, allocation=allocation, balance_bf=_dec(by_role("brought_forward")),
+        other_income=_dec(by_role("income_other")), other_income_description=text("income_other_source"),
+        total_income=_dec(by_role("income_total")), budget=budget,
+        actual=tuple(_dec(values.get(n)) if q <= quarter else None for q, n in enumerate(actual_totals, 1)),
+        to_date=_dec(values.get(spending.total("to_date"))), forecast=_dec(values.get(spending.total("forecast"))),
+        outturn=_dec(values.get(spending.total("outturn"))), variance=variance, forecast_balance=balance,
+        surplus=tuple(_dec(values.get(n)) for n in spec.roles("surplus_uses")),
+        surplus_other_description=text("surplus_other_use"), planned_total=planned,
+        surplus_approach=text("surplus_distribution"), recovery_plan=text("deficit_recovery"),
+        placements=placements if isinstance(placements, int) else None, mdm_held=text("mdm_held"),
         categories=tuple(cats), items=tuple(items), threshold=threshold, unplanned=unplanned, surplus_flag=flag,
         clawback=clawback, rag=rag, rag_reason=reason)
 

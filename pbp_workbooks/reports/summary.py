@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -33,7 +33,7 @@ from pbp_workbooks.base.filenames import safe_file_name, write_atomic
 from pbp_workbooks.base.interrupts import pause_point
 from pbp_workbooks.base.periods import QUARTER_MONTHS
 from pbp_workbooks.reports import suppression
-from pbp_workbooks.reports.annual_overview import BREAKDOWNS, KPI, KPI_BETTER, METHODS, count_or_zero, kpi_status
+from pbp_workbooks.reports.annual_overview import BREAKDOWNS, KPI, METHODS, count_or_zero, kpi_better, kpi_status
 from pbp_workbooks.reports.consolidation import Consolidation
 from pbp_workbooks.reports.figures import Figures, gbp, pct_text, ratio
 from pbp_workbooks.reports.sheets import (
@@ -62,21 +62,22 @@ class Measure:
     key: str
     label: str
     kind: str  # money | pct
+    get: Callable[[Figures], Decimal | None]
 
 
 MEASURES = (
-    Measure("allocation", "DSG allocation", "money"),
-    Measure("to_date", "Spent to date", "money"),
-    Measure("spent_pct", "Spent to date as % of budget", "pct"),
-    Measure("outturn", "Forecast outturn (spend for the year)", "money"),
-    Measure("variance_pct", "Forecast outturn against budget", "pct"),
-    Measure("forecast_balance", "Forecast year-end balance", "money"),
-    Measure("balance_pct", "Forecast balance as % of allocation", "pct"),
+    Measure("allocation", "DSG allocation", "money", lambda f: f.allocation),
+    Measure("to_date", "Spent to date", "money", lambda f: f.to_date),
+    Measure("spent_pct", "Spent to date as % of budget", "pct", lambda f: f.spent_pct),
+    Measure("outturn", "Forecast outturn (spend for the year)", "money", lambda f: f.outturn),
+    Measure("variance_pct", "Forecast outturn against budget", "pct", lambda f: f.variance_pct),
+    Measure("balance", "Forecast year-end balance", "money", lambda f: f.forecast_balance),
+    Measure("balance_pct", "Forecast balance as % of allocation", "pct", lambda f: f.balance_pct),
 )
 
 
-def measure(f: Figures, key: str) -> Decimal | None:
-    v = getattr(f, key)
+def measure(f: Figures, m: Measure) -> Decimal | None:
+    v = m.get(f)
     return v if isinstance(v, Decimal) else None
 
 
@@ -93,9 +94,9 @@ def la_picture(c: Consolidation) -> LaPicture:
     total: dict[str, Decimal | None] = {}
     median: dict[str, Decimal | None] = {}
     for m in MEASURES:
-        median[m.key] = c.la_median(functools.partial(measure, key=m.key))
+        median[m.key] = c.la_median(functools.partial(measure, m=m))
         if m.kind == "money":
-            total[m.key] = c.la_total(functools.partial(measure, key=m.key))
+            total[m.key] = c.la_total(functools.partial(measure, m=m))
     total["spent_pct"] = ratio(c.la_total(lambda f: f.to_date), c.la_total(lambda f: f.budget))
     total["variance_pct"] = ratio(c.la_total(lambda f: f.variance), c.la_total(lambda f: f.budget))
     total["balance_pct"] = ratio(c.la_total(lambda f: f.forecast_balance), c.la_total(lambda f: f.allocation))
@@ -133,9 +134,9 @@ def annual_summary(c: Consolidation, partnership: str) -> AnnualSummary | None:
     dec = lambda x: x if isinstance(x, Decimal) else (Decimal(x) if isinstance(x, int) else None)  # noqa: E731
     kpis = []
     for key, label in a.rows(KPI):
-        better = KPI_BETTER.get(key, "higher")
-        t, act = v.get(f"kpi_{key}_target"), v.get(f"kpi_{key}_actual")
-        comment = v.get(f"kpi_{key}_commentary")
+        better = kpi_better(a.spec, key)
+        t, act = a.grid_value(v, KPI, key, "target"), a.grid_value(v, KPI, key, "actual")
+        comment = a.grid_value(v, KPI, key, "commentary")
         kpis.append((label, dec(t), dec(act), better, kpi_status(t, act, better),
                      comment if isinstance(comment, str) and comment else None))
     profiles = []
@@ -143,13 +144,13 @@ def annual_summary(c: Consolidation, partnership: str) -> AnnualSummary | None:
         groups = tuple((label, a.cell(b, k, partnership), a.share(b, k, partnership), a.la_share(b, k))
                        for k, label in a.rows(b))
         profiles.append((a.title(b).replace("Service delivery: p", "P"), groups, a.pupils(partnership)))
-    stay = v.get("avg_stay_weeks")
+    stay = a.value(v, "average_stay")
     delivery = (("Pupils supported", a.pupils(partnership)),
-                ("Schools supported", count_or_zero(v.get("schools_supported"))),
-                ("Schools in the partnership", count_or_zero(v.get("partnership_schools"))),
+                ("Schools supported", count_or_zero(a.value(v, "schools_supported_count"))),
+                ("Schools in the partnership", count_or_zero(a.value(v, "member_school_count"))),
                 ("Average length of stay (weeks)", dec(stay)),
                 ("Pupils placed outside their key stage", a.placements(partnership)))
-    methods = tuple((label, a.methods(k, partnership), count_or_zero(v.get(f"methods_{k}_sessions")))
+    methods = tuple((label, a.methods(k, partnership), count_or_zero(a.grid_value(v, METHODS, k, "sessions")))
                     for k, label in a.rows(METHODS))
     return AnnualSummary(str(c.year), ln.label, True, tuple(kpis), tuple(profiles), delivery, methods)
 
@@ -334,7 +335,7 @@ def _summary_sheet(book: Book, ws: Any, s: SummaryInput, layout: _Layout | None)
     for m in MEASURES:
         ws.write_string(r, 0, m.label, book.fmt(border=1, text_wrap=True))
         num = book.fmt(border=1, num_format=MONEY_FMT if m.kind == "money" else PCT_FMT)
-        put_num(ws, r, 1, measure(f, m.key) if f else None, book.fmt(border=1, bold=True,
+        put_num(ws, r, 1, measure(f, m) if f else None, book.fmt(border=1, bold=True,
                                                                     num_format=MONEY_FMT if m.kind == "money"
                                                                     else PCT_FMT))
         put_num(ws, r, 2, s.la.total.get(m.key), num)

@@ -141,6 +141,44 @@ class Section:
     col_keys: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class Grid:
+    """A grid section the code asks for by role (``[roles.<role>]`` in the spec): its rows, and the
+    defined names of its cells and totals by the role of their column."""
+
+    section: Section
+    columns: dict[str, tuple[str, ...]]  # column role -> column keys (several: the quarters' actuals)
+    row_sets: dict[str, frozenset[str]] = field(default_factory=dict)  # rows_<name> = [row keys]
+
+    @property
+    def rows(self) -> tuple[tuple[str, str], ...]:
+        """(row key, row label) of every row, top to bottom."""
+        return tuple(zip(self.section.row_keys, self.section.row_labels, strict=True))
+
+    def row_cells(self, row: str) -> tuple[str, ...]:
+        """The defined names of every cell of a row, left to right."""
+        return tuple(f"{self.section.key}_{row}_{col}" for col in self.section.col_keys)
+
+    def cell(self, row: str, role: str) -> str:
+        """The defined name of a row's cell in the column with that role."""
+        (col,) = self.columns[role]
+        return f"{self.section.key}_{row}_{col}"
+
+    def cells(self, row: str, role: str) -> tuple[str, ...]:
+        """The defined names of a row's cells in every column with that role, left to right."""
+        return tuple(f"{self.section.key}_{row}_{col}" for col in self.columns[role])
+
+    def total(self, role: str) -> str:
+        (col,) = self.columns[role]
+        return f"{self.section.key}_total_{col}"
+
+    def totals(self, role: str) -> tuple[str, ...]:
+        return tuple(f"{self.section.key}_total_{col}" for col in self.columns[role])
+
+    def has(self, role: str) -> bool:
+        return role in self.columns
+
+
 @dataclass(frozen=True, eq=False)  # identity equality: specs are loaded once and cached
 class Spec:
     id: str
@@ -162,6 +200,26 @@ class Spec:
     last_row: int
     by_name: dict[str, Field] = field(repr=False, compare=False, default_factory=dict)
     orientation: str = "landscape"  # of the printed data sheet: landscape | portrait
+    # role -> field names ([roles] in the spec): what the code asks for instead of naming fields
+    field_roles: dict[str, tuple[str, ...]] = field(repr=False, compare=False, default_factory=dict)
+    grid_roles: dict[str, Grid] = field(repr=False, compare=False, default_factory=dict)
+
+    def role(self, role: str) -> str | None:
+        """The defined name of the one field with this role, or None when this spec has none."""
+        names = self.field_roles.get(role)
+        if names is None:
+            return None
+        if len(names) != 1:
+            raise SpecError(f"{self.id}: role {role!r} is a list of {len(names)} fields; ask for roles()")
+        return names[0]
+
+    def roles(self, role: str) -> tuple[str, ...]:
+        """The defined names of the fields with this role (a list role), in the spec's order."""
+        return self.field_roles.get(role, ())
+
+    def grid(self, role: str) -> Grid | None:
+        """The grid section with this role, or None when this spec has none."""
+        return self.grid_roles.get(role)
 
     def __getitem__(self, name: str) -> Field:
         return self.by_name[name]
@@ -444,10 +502,46 @@ def build(data: dict[str, Any], origin: str) -> Spec:
         last_col=last_col, last_row=row - 1, by_name=by_name,
         orientation=data["sheet"].get("orientation", "landscape"),
     )
+    _attach_roles(spec, data.get("roles", {}), origin)
     if spec.orientation not in ("landscape", "portrait"):
         raise SpecError(f"{origin}: [sheet] orientation must be landscape or portrait")
     spec.formulas_in_order()  # raises on a cycle
     return spec
+
+
+def _attach_roles(spec: Spec, raw: dict[str, Any], origin: str) -> None:
+    """Resolve ``[roles]``: a role names a field or a list of fields, or (a table) a grid section and
+    its columns by role. Every name must exist, so a renamed field fails here, not in a report."""
+    sections = {s.key: s for s in spec.sections}
+    for role, target in raw.items():
+        where = f"{origin} [roles] {role}"
+        if isinstance(target, dict):
+            section = sections.get(str(target.get("section")))
+            if section is None or section.kind != "grid":
+                raise SpecError(f"{where}: section {target.get('section')!r} is not a grid section")
+            columns: dict[str, tuple[str, ...]] = {}
+            row_sets: dict[str, frozenset[str]] = {}
+            for col_role, cols in target.items():
+                if col_role == "section":
+                    continue
+                if col_role.startswith("rows_"):
+                    unknown = [k for k in cols if k not in section.row_keys]
+                    if unknown:
+                        raise SpecError(f"{where}: {section.key} has no row {unknown[0]!r}")
+                    row_sets[col_role.removeprefix("rows_")] = frozenset(cols)
+                    continue
+                keys = tuple(cols) if isinstance(cols, list) else (cols,)
+                missing = [k for k in keys if k not in section.col_keys]
+                if missing:
+                    raise SpecError(f"{where}: {section.key} has no column {missing[0]!r}")
+                columns[col_role] = keys
+            spec.grid_roles[role] = Grid(section, columns, row_sets)
+        else:
+            names = tuple(target) if isinstance(target, list) else (target,)
+            missing = [n for n in names if n not in spec.by_name]
+            if missing:
+                raise SpecError(f"{where}: there is no field {missing[0]!r}")
+            spec.field_roles[role] = names
 
 
 @cache
