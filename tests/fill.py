@@ -170,6 +170,15 @@ def workspace_env(root: Path) -> Iterator[None]:
             os.environ["PBP_WORKSPACE"] = old
 
 
+def cli_json(capsys: Any, *argv: str | Path) -> tuple[int, Any]:
+    """``pbp ARGV... --json`` in this process: (exit code, the parsed JSON it printed)."""
+    from pbp_workbooks.cli.main import main
+
+    capsys.readouterr()
+    code = main([*map(str, argv), "--json"])
+    return code, json.loads(capsys.readouterr().out)
+
+
 def validate_cli(paths: Sequence[Path], capsys: Any,
                  workspace: Workspace | Path | None = None) -> tuple[int, list[dict[str, Any]]]:
     """``pbp validate --json FILE...`` inside the workspace: (exit code, parsed JSON array)."""

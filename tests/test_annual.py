@@ -34,6 +34,7 @@ from pbp_workbooks.ledger.store import Ledger
 from pbp_workbooks.spec import calc, registry, rules
 from pbp_workbooks.spec import model as spec_mod
 from pbp_workbooks.spec.findings import FileReport, Finding
+from tests.fill import cli_json
 
 SPEC = spec_mod.load("annual")
 QSPEC = spec_mod.load("quarterly")
@@ -77,9 +78,7 @@ def of(report: FileReport | dict[str, Any], code: str) -> list[Any]:
 
 
 def ingest_json(capsys: pytest.CaptureFixture[str], *paths: Path) -> tuple[int, list[dict[str, Any]]]:
-    capsys.readouterr()
-    code = main(["ingest", *map(str, paths), "--json"])
-    return code, json.loads(capsys.readouterr().out)
+    return cli_json(capsys, "ingest", *paths)
 
 
 # ---------------------------------------------------------------- the issued workbooks (once per module)

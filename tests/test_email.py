@@ -4,7 +4,6 @@ real Outlook .msg files in ../shared/corpus/email/; reply drafts parsed back wit
 from __future__ import annotations
 
 import io
-import json
 import os
 import sqlite3
 import zipfile
@@ -21,6 +20,7 @@ from fill import clean_values, fill_openpyxl
 from pbp_workbooks.base.workspace import Workspace
 from pbp_workbooks.cli.main import main
 from pbp_workbooks.spec import model as spec_mod
+from tests.fill import cli_json
 
 SPEC = spec_mod.load("quarterly")
 XLSX = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
@@ -72,8 +72,7 @@ def save(tmp_path: Path, name: str, m: EmailMessage | bytes) -> Path:
 
 
 def ingest(capsys: pytest.CaptureFixture[str], *paths: Path) -> tuple[int, list[dict]]:
-    code = main(["ingest", *map(str, paths), "--json"])
-    return code, json.loads(capsys.readouterr().out)
+    return cli_json(capsys, "ingest", *paths)
 
 
 def draft(ws: Workspace, report: dict) -> EmailMessage:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import shutil
 import sqlite3
@@ -16,6 +15,7 @@ from fill import clean_values, fill_openpyxl
 
 from pbp_workbooks.cli.main import main
 from pbp_workbooks.spec import model as spec_mod
+from tests.fill import cli_json
 
 SPEC = spec_mod.load("quarterly")
 
@@ -24,9 +24,7 @@ def north(files: list[Path]) -> Path:
     return next(f for f in files if " - North - " in f.name)
 
 
-def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[dict]]:
-    code = main([*argv, "--json"])
-    return code, json.loads(capsys.readouterr().out)
+run_json = cli_json
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ goes through pandera as one frame per (template, period).
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import threading
@@ -26,7 +25,7 @@ from pbp_workbooks.base.money import format_gbp, to_pence
 from pbp_workbooks.intake.reader import NotOurTemplate, ReturnData, read_workbook
 from pbp_workbooks.intake.xlsx_safe import Limits, open_workbook
 from pbp_workbooks.ledger.store import Ledger
-from pbp_workbooks.spec import calc, registry, rules
+from pbp_workbooks.spec import calc, expr, registry, rules
 from pbp_workbooks.spec import model as spec_mod
 from pbp_workbooks.spec.findings import FileReport, Finding, field_finding, template_finding
 from pbp_workbooks.spec.model import Field, Spec
@@ -375,18 +374,10 @@ def depends_on(spec: Spec, names: set[str]) -> set[str]:
     return out
 
 
-@cache
-def _blank_tested(when: Any) -> frozenset[str]:
-    """The names a rule's condition tests with blank(): the cells it asks to be filled in."""
-    return frozenset(arg.id for node in ast.walk(when.tree)
-                     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "blank"
-                     for arg in node.args if isinstance(arg, ast.Name))
-
-
 def _blank_culprits(rule: rules.Rule, values: dict[str, Any]) -> list[str]:
     """The rule's cells that caused it by being blank (an item's missing signature date, not its
     partnership signatory, which is filled), in the rule's order; none when it is about figures."""
-    tested = _blank_tested(rule.when)
+    tested = expr.blank_tested(rule.when)
     return [n for n in rule.cells if n in tested and _is_blank(values.get(n))]
 
 
@@ -408,7 +399,7 @@ def rule_findings(spec: Spec, values: dict[str, Any], params: dict[str, Any],
             continue
         message = rules.render(rule.message, rule, lambda n: calc.format_value(spec[n], values.get(n)), params)
         culprits = _blank_culprits(rule, values)
-        if culprits and len(_blank_tested(rule.when) & set(rule.cells)) > 1:  # say which of its cells
+        if culprits and len(expr.blank_tested(rule.when) & set(rule.cells)) > 1:  # say which of its cells
             message += " Blank: " + "; ".join(f"{spec[n].label} ({spec[n].cell})" for n in culprits) + "."
         first = spec[culprits[0] if culprits else rule.cells[0]]
         value = values.get(first.name)

@@ -41,6 +41,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from pbp_workbooks.base.errors import SpecError
@@ -79,6 +80,14 @@ class Expr:
     @property
     def type(self) -> str:
         return self.types[id(self.tree.body)]
+
+
+@cache
+def blank_tested(e: Expr) -> frozenset[str]:
+    """The names a condition tests with blank(): the cells a rule asks to be filled in."""
+    return frozenset(arg.id for node in ast.walk(e.tree)
+                     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "blank"
+                     for arg in node.args if isinstance(arg, ast.Name))
 
 
 def parse(source: str, types: Mapping[str, str] | TypeOf | None = None) -> Expr:
