@@ -14,7 +14,7 @@ from pbp_workbooks.base.errors import SpecError
 from pbp_workbooks.base.resources import data_dir
 from pbp_workbooks.cli import catalogue
 from pbp_workbooks.spec import model as spec_mod
-from pbp_workbooks.spec import registry
+from pbp_workbooks.spec import registry, rules
 
 PACKAGE = Path(__file__).resolve().parents[1] / "pbp_workbooks"
 CODE = re.compile(r"\b[A-Z]-[EWR]\d{3}\b")
@@ -79,18 +79,21 @@ def test_the_registry_refuses_a_rule_file_that_contradicts_itself(tmp_path: Path
     the load with the reason, rather than a second rule quietly winning."""
     validators = tmp_path / "validators"
     shutil.copytree(data_dir("validators"), validators)
-    monkeypatch.setattr(registry, "data_dir", lambda name: validators if name == "validators" else data_dir(name))
+    monkeypatch.setattr(rules, "data_dir", lambda name: validators if name == "validators" else data_dir(name))
+    caches = (rules.rule_file, rules.definitions, registry._common, registry._kind_rules, registry.ratings)
 
     def load_fails(file: str, text: str, reason: str) -> None:
         original = (validators / file).read_text(encoding="utf-8")
         (validators / file).write_text(original + text, encoding="utf-8")
-        registry._common.cache_clear(), registry._kind_rules.cache_clear(), registry.ratings.cache_clear()
+        for c in caches:
+            c.cache_clear()
         try:
             with pytest.raises(SpecError, match=reason):
                 registry.entries()
         finally:
             (validators / file).write_text(original, encoding="utf-8")
-            registry._common.cache_clear(), registry._kind_rules.cache_clear(), registry.ratings.cache_clear()
+            for c in caches:
+                c.cache_clear()
 
     load_fails("common.toml", '\n[[file]]\ncode = "F-E001"\ntitle = "x"\nmessage = "y"\n', "duplicate")
     load_fails("common.toml", '\n[[template]]\ncode = "T-E077"\nseverity = "warning"\ntitle = "x"\nmessage = "y"\n',

@@ -19,7 +19,6 @@ one place; ``tests/test_registry.py`` fails on a code used in the package that i
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -76,11 +75,7 @@ class Rating:
 
 
 def _load(path_name: str) -> dict[str, Any]:
-    path = data_dir("validators") / path_name
-    if not path.is_file():
-        return {}
-    with path.open("rb") as fh:
-        return tomllib.load(fh)
+    return rules.rule_file(path_name)
 
 
 def _severity(code: str, raw: dict[str, Any], where: str) -> str:
@@ -177,16 +172,30 @@ def rule(code: str) -> RuleInfo:
     if code in common:
         return common[code]
     prefix, _, suffix = code.partition("-")
-    for kind in spec_mod.available():
+    kind = _kind_of_prefix().get(prefix)
+    if kind is not None:
         s = spec_mod.load(kind)
-        if s.code_prefix != prefix:
-            continue
         if suffix in common and common[suffix].level == "field":
             return field_rule(s, suffix)
         found = _kind_rules(kind).get(code)
         if found is not None:
             return found
     raise KeyError(f"rule {code} is not declared in validators/*.toml")
+
+
+@cache
+def _kind_of_prefix() -> dict[str, str]:
+    """Code prefix -> return kind, from the templates' headers (without building every spec)."""
+    out = {}
+    for kind in spec_mod.available():
+        text = (data_dir("workbook_templates") / f"{kind}.toml").read_text(encoding="utf-8")
+        found = _PREFIX.search(text)
+        if found is not None:
+            out[found.group(1)] = kind
+    return out
+
+
+_PREFIX = re.compile(r'^code_prefix\s*=\s*"([A-Z])"', re.M)
 
 
 def field_rule(spec: spec_mod.Spec, suffix: str) -> RuleInfo:

@@ -68,12 +68,24 @@ def _qualify(source: str, mapping: dict[str, str]) -> expr.Expr:
 
 
 @cache
+def rule_file(name: str) -> dict[str, Any]:
+    """A rule file of validators/ as data (parsed once); {} when there is none."""
+    path = data_dir("validators") / name
+    if not path.is_file():
+        return {}
+    with path.open("rb") as fh:
+        try:
+            return tomllib.load(fh)
+        except tomllib.TOMLDecodeError as err:
+            raise SpecError(f"{name}: {err}") from None
+
+
+@cache
 def definitions(kind: str) -> tuple[RuleDef, ...]:
     path = data_dir("validators") / f"{kind}.toml"
-    if not path.is_file():
+    data = rule_file(f"{kind}.toml")
+    if not data:
         return ()
-    with path.open("rb") as fh:
-        data = tomllib.load(fh)
     out: list[RuleDef] = []
     seen: set[str] = set()
     for raw in data.get("rule", []):
