@@ -5,15 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pbp_workbooks import annual_samples, history
-from pbp_workbooks import roster as roster_mod
-from pbp_workbooks import spec as spec_mod
-from pbp_workbooks.demo import type_into
-from pbp_workbooks.generate import generate
-from pbp_workbooks.ingest import ingest
-from pbp_workbooks.ledger import Ledger
-from pbp_workbooks.periods import FinancialYear
-from pbp_workbooks.workspace import Workspace
+from pbp_workbooks.base import roster as roster_mod
+from pbp_workbooks.base.periods import FinancialYear
+from pbp_workbooks.base.workspace import Workspace
+from pbp_workbooks.demo import annual_samples
+from pbp_workbooks.demo.run import type_into
+from pbp_workbooks.intake.ingest import ingest
+from pbp_workbooks.ledger import history
+from pbp_workbooks.ledger.store import Ledger
+from pbp_workbooks.spec import model as spec_mod
+from pbp_workbooks.workbook.generate import generate
 
 YEAR = "2025-26"
 

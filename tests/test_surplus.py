@@ -22,15 +22,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from surplus_world import YEAR, accept_annual_reports
 
-from pbp_workbooks import calc, history
-from pbp_workbooks import roster as roster_mod
-from pbp_workbooks import spec as spec_mod
-from pbp_workbooks.cli import main
-from pbp_workbooks.config import Thresholds
-from pbp_workbooks.ingest import ingest
-from pbp_workbooks.ledger import Ledger
-from pbp_workbooks.validation import rule_findings
-from pbp_workbooks.workspace import Workspace
+from pbp_workbooks.base import roster as roster_mod
+from pbp_workbooks.base.config import Thresholds
+from pbp_workbooks.base.workspace import Workspace
+from pbp_workbooks.cli.main import main
+from pbp_workbooks.intake.ingest import ingest
+from pbp_workbooks.intake.validation import rule_findings
+from pbp_workbooks.ledger import history
+from pbp_workbooks.ledger.store import Ledger
+from pbp_workbooks.spec import calc
+from pbp_workbooks.spec import model as spec_mod
 
 SPEC = spec_mod.load("surplus")
 PARAMS = Thresholds().params()
@@ -235,7 +236,7 @@ def test_balance_from_the_accepted_q4_return_else_not_issued_yet(workspace: Work
 def good_values(**change: Any) -> dict[str, Any]:
     values: dict[str, Any] = {
         "prepared_by": "Jo Bloggs", "email": "jo.bloggs@northfield.example.sch.uk", "approach": "Needs-based",
-        "criteria": "Roll, FSM and SEND, agreed by all schools", "kept_cpd": Decimal("2000"),
+        "approach_criteria": "Roll, FSM and SEND, agreed by all schools", "kept_cpd": Decimal("2000"),
         "kept_future": Decimal("1000.50"), "kept_contingency": Decimal("500"), "kept_strategic": Decimal(0),
         "distribute_amount": Decimal("12345.67"), "weight_roll": Decimal("0.4"), "weight_fsm": Decimal("0.3"),
         "weight_pp": Decimal(0), "weight_send": Decimal("0.3"), "weight_deprivation": Decimal(0),

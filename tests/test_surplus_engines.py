@@ -36,12 +36,12 @@ from hypothesis import strategies as st
 from libreoffice import LibreOffice
 from test_surplus import FACTORS, ROWS, SAMPLE, decision_inputs, expected_allocations, good_values, rosters
 
-from pbp_workbooks import spec as spec_mod
-from pbp_workbooks.config import Thresholds
-from pbp_workbooks.generate import period_sources, prefill
-from pbp_workbooks.periods import FinancialYear
-from pbp_workbooks.roster import SAMPLE_PROVISIONS
-from pbp_workbooks.writer import Identity, WorkbookWriter
+from pbp_workbooks.base.config import Thresholds
+from pbp_workbooks.base.periods import FinancialYear
+from pbp_workbooks.base.roster import SAMPLE_PROVISIONS
+from pbp_workbooks.spec import model as spec_mod
+from pbp_workbooks.workbook.generate import period_sources, prefill
+from pbp_workbooks.workbook.writer import Identity, WorkbookWriter
 
 SPEC = spec_mod.load("surplus")
 PARAMS = Thresholds().params()
