@@ -10,6 +10,7 @@ import csv
 import json
 import math
 import shutil
+import zipfile
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -201,6 +202,12 @@ def test_one_workbook_per_partnership_prefilled_and_locked(world: Workspace, cap
     for f in SPEC.fields:
         assert ws[f.cell].protection.locked is (not f.is_input), f.name
     assert read_meta(issued(world))["kind"] == "surplus"
+    # a bar chart of the allocations, drawn from the allocation cells (so it follows what is typed)
+    with zipfile.ZipFile(issued(world)) as z:
+        [chart] = [z.read(n).decode() for n in z.namelist() if n.startswith("xl/charts/chart")]
+    first, last = SPEC["school_1_allocation"], SPEC[f"school_{ROWS}_allocation"]
+    assert f"Decision!${first.cell[0]}${first.row + 1}:${last.cell[0]}${last.row + 1}" in chart
+    assert "Allocation to each member school" in chart
 
 
 def test_balance_from_the_accepted_q4_return_else_not_issued_yet(workspace: Workspace,

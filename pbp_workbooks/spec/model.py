@@ -139,6 +139,11 @@ class Section:
     row_keys: tuple[str, ...] = ()
     row_labels: tuple[str, ...] = ()
     col_keys: tuple[str, ...] = ()
+    # a bar chart of one column by another, below the sheet: (title, label column, value column)
+    chart: tuple[str, str, str] | None = None
+
+
+CHART_ROWS = 22  # rows below the sheet's last row that a grid's chart takes
 
 
 @dataclass(frozen=True)
@@ -502,9 +507,15 @@ def build(data: dict[str, Any], origin: str) -> Spec:
                                         sheet=sheet, row=row, col=j, formula=formula, grid_col=c["key"],
                                         is_total=True, **kw))
                 row += 1
+            chart = s.get("chart")
+            if chart is not None and not (isinstance(chart, dict) and {chart.get("labels"), chart.get("values")}
+                                          <= set(col_keys)):
+                raise SpecError(f"{where}: chart needs labels and values, two of its columns")
             sections.append(Section(key, s["title"], "grid", s.get("help", ""),
                                     tuple(str(r["key"]) for r in rows), tuple(r["label"] for r in rows),
-                                    tuple(col_keys)))
+                                    tuple(col_keys),
+                                    (str(chart.get("title", s["title"])), chart["labels"], chart["values"])
+                                    if chart else None))
         else:
             raise SpecError(f"{where}: kind must be form or grid")
         row += 1

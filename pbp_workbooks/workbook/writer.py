@@ -24,7 +24,7 @@ from pbp_workbooks import __version__
 from pbp_workbooks.base.filenames import write_atomic
 from pbp_workbooks.base.periods import QUARTER_MONTHS, FinancialYear
 from pbp_workbooks.spec import calc, expr, rules
-from pbp_workbooks.spec.model import Field, Spec, quote_sheet
+from pbp_workbooks.spec.model import CHART_ROWS, Field, Spec, quote_sheet
 from pbp_workbooks.workbook.xlsxwriter_internals import Hole, LockedWorkbook
 
 INPUT_FILL = "#FFF2CC"
@@ -349,11 +349,35 @@ class WorkbookWriter:
         self._flush_validations(ws)
         ws.freeze_panes(4, 1)
         ws.hide_gridlines(2)
-        self._print_setup(ws, spec.last_row, spec.last_col, spec.sheet)
+        charted = self._write_charts(wb, ws)
+        self._print_setup(ws, spec.last_row + CHART_ROWS * charted, spec.last_col, spec.sheet)
         if spec.orientation == "portrait":
             ws.set_portrait()
         ws.set_first_sheet()
         self._protect(ws)
+
+    def _write_charts(self, wb: xlsxwriter.Workbook, ws: Worksheet) -> int:
+        """Each grid's bar chart (``chart`` in the spec), below the sheet's last row: its labels and
+        values are the grid's cells, so it follows what is typed. The number of charts."""
+        charted = [s for s in self.spec.sections if s.chart is not None]
+        sheet = self.spec.sheet
+        for i, s in enumerate(charted):
+            assert s.chart is not None
+            title, labels, values = s.chart
+            first, last = (self.spec[f"{s.key}_{r}_{values}"] for r in (s.row_keys[0], s.row_keys[-1]))
+            label_col = self.spec[f"{s.key}_{s.row_keys[0]}_{labels}"].col
+            ch = wb.add_chart({"type": "bar"})
+            ch.add_series({"name": first.column_label or values,
+                           "categories": [sheet, first.row, label_col, last.row, label_col],
+                           "values": [sheet, first.row, first.col, last.row, first.col],
+                           "fill": {"color": SECTION_FILL}})
+            ch.set_title({"name": title, "name_font": {"size": 12}})
+            ch.set_y_axis({"reverse": True, "num_font": {"size": 8}})
+            ch.set_x_axis({"num_format": NUM_FORMATS.get(first.type, "General")})
+            ch.set_legend({"none": True})
+            ch.set_size({"width": 900, "height": 16 * (CHART_ROWS - 1)})
+            ws.insert_chart(self.spec.last_row + 2 + i * CHART_ROWS, 0, ch, {"object_position": 3})
+        return len(charted)
 
     def _quarter_text(self) -> str:
         q = self.quarter
