@@ -25,6 +25,7 @@ from surplus_world import YEAR, accept_annual_reports
 
 from pbp_workbooks.base import roster as roster_mod
 from pbp_workbooks.base.config import Thresholds
+from pbp_workbooks.base.errors import SpecError
 from pbp_workbooks.base.workspace import Workspace
 from pbp_workbooks.cli.main import main
 from pbp_workbooks.intake.ingest import ingest
@@ -333,8 +334,10 @@ def test_a_member_school_changed_or_removed_is_an_identity_finding(world: Worksp
                                        "school_3_urn": None, "school_1_roll": 999})
     [report] = ingest(world, [dst])
     assert report.status == "rejected"
-    changed = {f.name for f in report.findings if f.code == "T-E004"}
-    assert changed == {"school_2_name", "school_3_urn", "school_1_roll"}
+    changed = {f.name: f.message for f in report.findings if f.code == "T-E004"}
+    assert changed.keys() == {"school_2_name", "school_3_urn", "school_1_roll"}
+    assert "School 2: School was changed to 'Somewhere Else Primary'" in changed["school_2_name"]
+    assert "School 3: URN was cleared" in changed["school_3_urn"]
 
 
 # ---------------------------------------------------------------- pbp surplus model
@@ -429,3 +432,35 @@ def test_consolidation_has_the_surplus_sheet_payments_csv_and_summary(world: Wor
                    if isinstance(r[1], str) and r[1].isdigit()]
     assert sum(allocations) == shared["North"]
     assert "Surplus" in openpyxl.load_workbook(folder / "summary - South.xlsx").sheetnames  # says none accepted yet
+
+
+# ---------------------------------------------------------------- the expression language's sharing functions
+
+
+@pytest.mark.parametrize(("source", "want"), [
+    ("round(2.675, 2)", Decimal("2.68")),  # Excel's ROUND works on the decimal value, not the binary double
+    ("round(0 - 2.5, 0)", Decimal(-3)),  # half away from zero
+    ("round(0.1 + 0.2, 15)", Decimal("0.300000000000000")),
+    ("idiv(99999999 * 100 * 4999, 100 * 99991, 100000)", Decimal(99999999 * 100 * 4999 * 100000 // (100 * 99991))),
+    ("idiv(7, 0, 100000)", Decimal(0)),  # a factor nobody has shares nothing
+    ("count_greater(3, 1, 5, 3, 9)", Decimal(2)),
+    ("count_equal(3, 1, 3, 3)", Decimal(2)),
+    ("count_equal(3)", Decimal(0)),
+])
+def test_sharing_functions_evaluate_exactly(source: str, want: Decimal) -> None:
+    from pbp_workbooks.spec import expr
+
+    assert expr.evaluate(expr.parse(source, {}), {}) == want
+
+
+def test_sharing_functions_render_for_every_program() -> None:
+    from pbp_workbooks.spec import expr
+
+    def render(source: str) -> str:
+        return expr.to_excel(expr.parse(source, {"n": expr.NUMBER, "d": expr.NUMBER, "a": expr.NUMBER}), str.upper)
+
+    assert render("idiv(n, d, 100000)") == "IF(D=0,0,INT(N/D)*100000+INT((N-INT(N/D)*D)*100000/D))"
+    assert render("count_greater(a, n, d)") == "(IF(N>A,1,0)+IF(D>A,1,0))"
+    assert render("count_equal(a)") == "0"
+    with pytest.raises(SpecError, match="whole number written out"):
+        expr.parse("round(n, d)")
