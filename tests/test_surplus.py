@@ -464,3 +464,18 @@ def test_sharing_functions_render_for_every_program() -> None:
     assert render("count_equal(a)") == "0"
     with pytest.raises(SpecError, match="whole number written out"):
         expr.parse("round(n, d)")
+
+
+def test_more_member_schools_than_rows_is_refused_by_name(workspace: Workspace,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from pbp_workbooks.base.errors import ConfigError
+    from pbp_workbooks.workbook.sources import member_sources
+
+    roster = roster_mod.load(workspace.roster_path)
+    roster.members = [{"partnership": "North", "school": f"S{i}", "urn": str(970000 + i), "roll": 100}
+                      for i in range(ROWS + 1)]
+    with pytest.raises(ConfigError, match=f"North has {ROWS + 1} member schools, but the PBP Surplus Decision has "
+                                          f"rows for {ROWS}"):
+        member_sources(SPEC, roster, "North")
+    assert main(["generate", "surplus", "--year", YEAR, "--quarter", "4"]) == 2
+    assert "the PBP Surplus Decision has no quarter; leave out --quarter" in capsys.readouterr().err
