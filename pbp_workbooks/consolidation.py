@@ -29,6 +29,8 @@ from .errors import UsageError
 from .figures import Figures, recompute, sum_known
 from .ledger import Ledger, Received, received_for
 from .periods import QUARTER_MONTHS, FinancialYear
+from .sla import KIND as SLA
+from .sla import SlaOverview, load_sla
 from .spec import Spec
 from .status import Official, ProvisionLine, status_rows
 from .workspace import Workspace
@@ -62,6 +64,7 @@ class Consolidation:
     findings: list[dict[str, Any]]  # the data-quality log, one row per finding
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
     annual: AnnualOverview | None = None  # the year's accepted annual reports, when asked for and there are any
+    sla: SlaOverview | None = None  # the year's SLA reviews from the member schools, when any were issued
 
     @property
     def period(self) -> str:
@@ -172,8 +175,11 @@ def load(ws: Workspace, fy: FinancialYear, quarter: int | None = None, *, annual
             findings.extend(_finding_rows(_received_row(raw), "unidentified file", None))
         overview = load_annual(ledger, fy, provisions, [r for r in all_status if r["kind"] == ANNUAL]) \
             if annual else None
+        sla = load_sla(ledger, fy, all_status, roster_mod.load(ws.roster_path).provisions,
+                       datetime.now(UTC).date(), cfg.sla_review_months) \
+            if any(r["kind"] == SLA and (r["issued"] or r["received"]) for r in all_status) else None
     return Consolidation(ws.root, cfg.la_name, fy, quarter, quarters, cfg.thresholds, spec, provisions, lines, status,
-                         findings, annual=overview)
+                         findings, annual=overview, sla=sla)
 
 
 def _finding_rows(rec: Received, period: str, official_version: int | None) -> list[dict[str, Any]]:

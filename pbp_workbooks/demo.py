@@ -8,7 +8,8 @@ annual report: generate it for the year (Q4 is not in the demo, so nothing is pr
 from it) -> partnerships fill it in (``annual_samples.filled_values``), one with pupils by
 gender that do not add up -> ingest -> that partnership corrects its feedback workbook ->
 ingest -> consolidate without --quarter: the LA workbook gains the annual overview and
-each headteacher summary an Annual sheet. Last, the Q3 returns arrive by email
+each headteacher summary an Annual sheet. Then the SLA review round (demo_sla.py): a
+review to every member school, answers ingested, consolidated. Last, the Q3 returns arrive by email
 (``demo_mailbox``): ingested from .eml files, answered with reply drafts, and the missing
 and rejected ones chased with reminder drafts.
 
@@ -37,6 +38,7 @@ from .findings import FileReport
 from .ledger import Ledger
 from .periods import FinancialYear
 from .reader import split_ref
+from .recipients import whose
 from .spec import Spec
 from .status import state_text
 from .workspace import Workspace
@@ -291,6 +293,10 @@ def run_demo(root: Path, say: Callable[[str], None] | None = None) -> int:
     out("")
     annual = run_annual(ws, root, fy, out, rel)
     out("")
+    from .demo_sla import run_sla
+
+    reviews = run_sla(ws, root, fy, out, rel, RETURNS)
+    out("")
     from .demo_mailbox import run_mailbox
 
     q2_final = {p: {**v, **(PROBLEMS[p][1] if p in PROBLEMS else {})} for p, v in q2_values.items()}
@@ -311,6 +317,8 @@ def run_demo(root: Path, say: Callable[[str], None] | None = None) -> int:
     for p in annual.csv[2:]:
         out(f"  {rel(p)}")
     out(f"  {RETURNS}/{fy} Annual/ (and '{fy} Annual corrected/')  the annual reports the partnerships sent")
+    out(f"  {rel(reviews.workbook)}  sheet 'SLA review'; {rel(reviews.csv[-1])}: every answer")
+    out(f"  {RETURNS}/{fy} SLA review/  the SLA reviews the member schools sent")
     out(f"  {rel(mailbox)}/  the Q3 returns as they arrived: emails (.eml) saved from the LA's mailbox")
     out(f"  {rel(ws.folder('replies'))}/{fy} Q3/  reply and reminder drafts (.eml): open one in Outlook or Thunderbird "
         "and it is ready to send")
@@ -407,7 +415,7 @@ def _issued(paths: list[Path], partnership: str) -> Path:
 
 def _print_reports(out: Callable[[str], None], reports: list[FileReport], rel: Callable[[Any], str]) -> None:
     for r in reports:
-        who = r.identity["partnership"] if r.identity else "?"
+        who = whose(r.identity) if r.identity else "?"
         version = f" v{r.extra['version']}" if r.extra.get("version") else ""
         out(f"        {'OK  ' if r.ok else 'FAIL'} {who:<8} {r.status.replace('_', ' ')}{version}")
         for f in r.findings:
