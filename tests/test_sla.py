@@ -17,13 +17,14 @@ import pytest
 from fill import fill_openpyxl, read_meta, validate_files
 from openpyxl.worksheet.cell_range import CellRange
 
-from pbp_workbooks import roster as roster_mod
-from pbp_workbooks import sla, sla_samples
-from pbp_workbooks import spec as spec_mod
-from pbp_workbooks.cli import main
-from pbp_workbooks.ledger import Ledger, official
-from pbp_workbooks.periods import FinancialYear
-from pbp_workbooks.workspace import Workspace
+from pbp_workbooks.base import roster as roster_mod
+from pbp_workbooks.base.periods import FinancialYear
+from pbp_workbooks.base.workspace import Workspace
+from pbp_workbooks.cli.main import main
+from pbp_workbooks.demo import sla_samples
+from pbp_workbooks.ledger.store import Ledger, official
+from pbp_workbooks.reports import sla
+from pbp_workbooks.spec import model as spec_mod
 
 YEAR = "2025-26"
 FY = FinancialYear.parse(YEAR)
@@ -94,7 +95,7 @@ def test_free_text_questions_are_generous_wrapping_cells_that_print(workspace: W
     path = next(iter(_issue(workspace).values()))
     ws = openpyxl.load_workbook(path)["Review"]
     merged = {m.start_cell.coordinate: m for m in ws.merged_cells.ranges}
-    for name in ("how_do_you_know", "strengths", "changes", "comments"):
+    for name in ("how_do_you_know", "strengths", "changes", "additional_comments"):
         f = SPEC[name]
         cell = ws[f.cell]
         assert f.type == "text" and f.max_length == 1000 and not f.required, name

@@ -12,11 +12,11 @@ import pytest
 from fill import validate_files
 from libreoffice import LibreOffice, ValidationRejectedError
 
-from pbp_workbooks import sla_samples
-from pbp_workbooks import spec as spec_mod
-from pbp_workbooks.cli import main
-from pbp_workbooks.periods import FinancialYear
-from pbp_workbooks.workspace import Workspace
+from pbp_workbooks.base.periods import FinancialYear
+from pbp_workbooks.base.workspace import Workspace
+from pbp_workbooks.cli.main import main
+from pbp_workbooks.demo import sla_samples
+from pbp_workbooks.spec import model as spec_mod
 
 pytestmark = pytest.mark.libreoffice
 
