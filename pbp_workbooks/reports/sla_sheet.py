@@ -72,8 +72,7 @@ def write_sla_sheet(book: Book, c: Consolidation) -> None:
         ws.set_column(col, col, width)
     ws.set_landscape()
     ws.set_paper(9)
-    ws.fit_to_pages(1, 0)
-    ws.repeat_rows(first - 1)
+    ws.fit_to_pages(1, 0)  # no repeated header row: the sheet's later tables have headings of their own
 
 
 def _count_row(book: Book, ws: Any, r: int, sla: SlaOverview, partnership: str | None, i: int, q: Question
