@@ -93,7 +93,8 @@ def test_every_sheet_of_every_workbook_the_tool_writes_prints_well(demo: Path) -
     kinds = {f.relative_to(demo).parts[0] for f in files}
     assert kinds == {"roster.xlsx", *TOOL_FOLDERS}
     names = " ".join(f.name for f in files)
-    for kind in ("PBP consolidated", "summary - ", "feedback", "Quarterly Return", "Annual Report"):
+    for kind in ("PBP consolidated", "summary - ", "feedback", "Quarterly Return", "Annual Report",
+                 "PBP partnership report", "PBP Schools Forum report"):
         assert kind in names, kind
     n_sheets = sum(1 for f in files for s in sheets(f) if s[2] == "visible")
     assert n_sheets > 4 * len(files) // 2
