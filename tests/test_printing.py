@@ -17,8 +17,8 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from pbp_workbooks.cli import main
-from pbp_workbooks.printing import Printing, footer, header
+from pbp_workbooks.base.printing import Printing, footer, header
+from pbp_workbooks.cli.main import main
 
 NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
       "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships"}

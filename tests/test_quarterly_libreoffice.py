@@ -16,10 +16,11 @@ import pytest
 from engines import assert_programs_agree
 from libreoffice import LibreOffice
 
-from pbp_workbooks import calc, samples
-from pbp_workbooks import spec as spec_mod
-from pbp_workbooks.config import Thresholds
-from pbp_workbooks.periods import FinancialYear
+from pbp_workbooks.base.config import Thresholds
+from pbp_workbooks.base.periods import FinancialYear
+from pbp_workbooks.demo import samples
+from pbp_workbooks.spec import calc
+from pbp_workbooks.spec import model as spec_mod
 
 pytestmark = pytest.mark.libreoffice
 

@@ -1,0 +1,76 @@
+"""The LA-maintained schools' financial calendar: 1 April - 31 March, written 2025-26."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from pbp_workbooks.base.errors import UsageError
+
+_YEAR = re.compile(r"^(\d{4})-(\d{2})$")
+
+QUARTER_MONTHS = {1: "April to June", 2: "July to September", 3: "October to December", 4: "January to March"}
+
+
+@dataclass(frozen=True, order=True)
+class FinancialYear:
+    start_year: int
+
+    @classmethod
+    def parse(cls, text: str) -> FinancialYear:
+        m = _YEAR.match(text.strip())
+        if not m or (int(m.group(1)) + 1) % 100 != int(m.group(2)):
+            raise UsageError(f"'{text}' is not a financial year: write it like 2025-26")
+        return cls(int(m.group(1)))
+
+    @classmethod
+    def containing(cls, day: date) -> FinancialYear:
+        return cls(day.year if day.month >= 4 else day.year - 1)
+
+    def __str__(self) -> str:
+        return f"{self.start_year}-{(self.start_year + 1) % 100:02d}"
+
+    @property
+    def start(self) -> date:
+        return date(self.start_year, 4, 1)
+
+    @property
+    def end(self) -> date:
+        return date(self.start_year + 1, 3, 31)
+
+    def previous(self) -> FinancialYear:
+        return FinancialYear(self.start_year - 1)
+
+    def quarter_end(self, quarter: int) -> date:
+        return {1: date(self.start_year, 6, 30), 2: date(self.start_year, 9, 30),
+                3: date(self.start_year, 12, 31), 4: date(self.start_year + 1, 3, 31)}[quarter]
+
+    def window(self, name: str) -> tuple[date, date]:
+        """Date windows a field can be constrained to.
+
+        ``year``: inside the financial year. ``return``: from the start of the year to
+        six months after it ends (a Q4 return is prepared and signed after 31 March).
+        """
+        if name == "year":
+            return self.start, self.end
+        if name == "return":
+            return self.start, self.end + timedelta(days=183)
+        if name == "any":
+            return date(2000, 1, 1), date(2099, 12, 31)
+        raise ValueError(f"unknown date window {name!r}")
+
+
+def parse_quarter(text: str | int) -> int:
+    try:
+        q = int(str(text).strip().upper().lstrip("Q"))
+    except ValueError:
+        q = 0
+    if q not in (1, 2, 3, 4):
+        raise UsageError(f"'{text}' is not a quarter: use 1, 2, 3 or 4")
+    return q
+
+
+def period_folder(year: str, quarter: int | None) -> str:
+    """The name of a period's folder under outbox/, feedback/ and replies/: '2025-26 Q2', '2025-26 Annual'."""
+    return f"{year} {f'Q{quarter}' if quarter else 'Annual'}"
