@@ -48,6 +48,7 @@ from pbp_workbooks.reports.sheets import (
     put_header,
     put_num,
     put_text,
+    wrapped_height,
 )
 
 SHEET = "Report"
@@ -201,6 +202,9 @@ def _write(book: Book, ws: Any, f: Forum) -> None:
             note = (f"The annual report gives the year-end balance as £{ln.annual_balance:,.2f} "
                     f"(£{ln.annual_balance - q.forecast_balance:+,.2f} against the Q4 return).")
         put(book, ws, r, 14, "text", note)
+        height = wrapped_height(note, COLS[14].width)
+        if height:
+            ws.set_row(r, height)
     last = FIRST + n - 1
     tot = last + 1
     bold_money = book.fmt(num_format=MONEY_FMT, bold=True, top=1)

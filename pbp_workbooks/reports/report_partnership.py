@@ -47,6 +47,7 @@ from pbp_workbooks.reports.sheets import (
     put_formula,
     put_header,
     put_text,
+    wrapped_height,
 )
 from pbp_workbooks.spec.rules import threshold_text
 
@@ -214,6 +215,9 @@ class _Report:
                 put(book, ws, r, j, "money", v)
             put(book, ws, r, 10, "pct", ratio(cat.variance, cat.budget))
             put(book, ws, r, 11, "text", cat.commentary)
+            height = wrapped_height(cat.commentary, CATEGORY_COLS[11].width)
+            if height:
+                ws.set_row(r, height)
         last = first + len(f.categories) - 1
         tot = last + 1
         put_text(ws, tot, 0, "Total", book.fmt(bold=True, top=1))

@@ -168,6 +168,16 @@ def put(book: Book, ws: Any, r: int, c: int, kind: str, v: Any, **extra: Any) ->
     _WRITERS[kind](ws, r, c, v, book.fmt(**_KIND_FORMATS[kind], **extra))
 
 
+def wrapped_height(text: str | None, width: float, line: float = 13) -> float | None:
+    """A row height that shows ``text`` wrapped in a column ``width`` characters wide (spreadsheet
+    files do not store an automatic height, and some programs do not work one out), or None
+    when it fits on one line."""
+    if not text:
+        return None
+    lines = sum(max(1, -(-len(part) // max(1, int(width * 1.1)))) for part in str(text).split("\n"))
+    return line * lines + 2 if lines > 1 else None
+
+
 def put_count(book: Book, ws: Any, r: int, c: int, v: int | str | None, **extra: Any) -> None:
     """A published pupil count: a number, the suppression marker (text, right-aligned) or blank."""
     if isinstance(v, str):
