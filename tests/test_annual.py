@@ -18,7 +18,7 @@ from typing import Any
 import by_hand
 import openpyxl
 import pytest
-from fill import clean_values, fill_openpyxl, name_cells, validate_cli, validate_files, workspace_env
+from fill import clean_values, cli_json, fill_openpyxl, name_cells, validate_cli, validate_files, workspace_env
 from openpyxl.worksheet.cell_range import CellRange
 
 from pbp_workbooks.base.config import Thresholds
@@ -34,7 +34,6 @@ from pbp_workbooks.ledger.store import Ledger
 from pbp_workbooks.spec import calc, registry, rules
 from pbp_workbooks.spec import model as spec_mod
 from pbp_workbooks.spec.findings import FileReport, Finding
-from tests.fill import cli_json
 
 SPEC = spec_mod.load("annual")
 QSPEC = spec_mod.load("quarterly")

@@ -9,12 +9,11 @@ from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
-from fill import clean_values, fill_openpyxl
+from fill import clean_values, cli_json, fill_openpyxl
 
 from pbp_workbooks.base.workspace import Workspace
 from pbp_workbooks.cli.main import main
 from pbp_workbooks.spec import model as spec_mod
-from tests.fill import cli_json
 
 SPEC = spec_mod.load("quarterly")
 

@@ -10,12 +10,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from fill import clean_values, fill_openpyxl, read_meta
+from fill import clean_values, cli_json, fill_openpyxl, read_meta
 
 from pbp_workbooks.base.workspace import Workspace
 from pbp_workbooks.cli.main import main
 from pbp_workbooks.spec import model as spec_mod
-from tests.fill import cli_json
 
 SPEC = spec_mod.load("quarterly")
 Q2 = ["generate", "quarterly", "--year", "2025-26", "--quarter", "2"]

@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from fill import clean_values
 
 from pbp_workbooks.base.config import Thresholds
 from pbp_workbooks.base.errors import SpecError
@@ -18,7 +19,6 @@ from pbp_workbooks.base.resources import data_dir
 from pbp_workbooks.reports.figures import figures
 from pbp_workbooks.spec import calc
 from pbp_workbooks.spec import model as spec_mod
-from tests.fill import clean_values
 
 PACKAGE = Path(__file__).resolve().parents[1] / "pbp_workbooks"
 
