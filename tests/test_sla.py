@@ -102,7 +102,7 @@ def test_free_text_questions_are_generous_wrapping_cells_that_print(workspace: W
         assert cell.alignment.wrap_text and cell.alignment.vertical == "top", name
         m = merged[f.cell]
         assert (m.min_col, m.max_col) == (2, SPEC.last_col + 1), name
-        # ten lines across six columns: 1,000 characters of Arial 10 fill about nine (measured with
+        # ten lines across six columns: 1,000 characters of Arial 10 fill about six (measured in
         # LibreOffice's PDF, tests/test_sla_libreoffice.py prints full boxes)
         assert ws.row_dimensions[f.row + 1].height >= 150 and f.lines == 10 and f.span == 6, name
     assert ws.page_setup.orientation == "portrait" and int(ws.page_setup.paperSize) == 9

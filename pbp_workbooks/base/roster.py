@@ -20,6 +20,7 @@ from typing import Any
 from pbp_workbooks.base.errors import ConfigError, UsageError
 from pbp_workbooks.base.money import parse_text_number, to_decimal
 from pbp_workbooks.base.periods import FinancialYear
+from pbp_workbooks.base.printing import Page, Printing, print_setup
 
 
 @dataclass(frozen=True)
@@ -181,6 +182,8 @@ SAMPLE_ALLOCATIONS = {
     "Central": ("466300.00", "482150.00", "491800.00"),
 }
 SAMPLE_YEARS = ("2024-25", "2025-26", "2026-27")
+ROSTER_PRINTING = Printing("roster.xlsx", f"financial years {SAMPLE_YEARS[0]} to {SAMPLE_YEARS[-1]}",
+                           "PBP roster: provisions, allocations, due dates, member schools")
 _MEMBER_NAMES = ["Ashdown", "Birchwood", "Cedar Park", "Dovecote", "Elmhurst", "Foxley", "Greenacre"]
 
 
@@ -267,6 +270,7 @@ def write_sample(path: Path, due_dates: Mapping[tuple[str, str], date] | None = 
                     ws.write_number(r, c, value)
         ws.freeze_panes(1, 0)
         ws.autofilter(0, 0, len(data[sd.name]), len(columns) - 1)
+        print_setup(ws, ROSTER_PRINTING, Page((0, 0)))  # the headings repeat on every page
     wb.close()
 
 
@@ -294,9 +298,7 @@ def _write_instructions(wb: Any) -> None:
         elif line:
             ws.merge_range(r, 0, r, 2, line, wrap)
             ws.set_row(r, 15 * (1 + len(line) // 150))
-    ws.set_paper(9)  # A4, landscape, one page wide
-    ws.set_landscape()
-    ws.fit_to_pages(1, 0)
+    print_setup(ws, ROSTER_PRINTING, Page((0, 0)))
     ws.activate()
 
 

@@ -70,9 +70,8 @@ def write_sla_sheet(book: Book, c: Consolidation) -> None:
     # one set of widths for the three tables: names, then answers (counts, statements), then counts
     for col, width in enumerate((16, 28, 17, 22, 17, 17, 17, 12, 12, 12)):
         ws.set_column(col, col, width)
-    ws.set_landscape()
-    ws.set_paper(9)
-    ws.fit_to_pages(1, 0)  # no repeated header row: the sheet's later tables have headings of their own
+    # printed like every sheet (sheets.Book: A4 landscape, fitted to the width, header and footer); the
+    # row repeated on each page is the title, not the first table's header: the later tables have their own
 
 
 def _count_row(book: Book, ws: Any, r: int, sla: SlaOverview, partnership: str | None, i: int, q: Question
