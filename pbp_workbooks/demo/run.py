@@ -8,7 +8,8 @@ annual report: generate it for the year (Q4 is not in the demo, so nothing is pr
 from it) -> partnerships fill it in (``annual_samples.filled_values``), one with pupils by
 gender that do not add up -> ingest -> that partnership corrects its feedback workbook ->
 ingest -> consolidate without --quarter: the LA workbook gains the annual overview and
-each headteacher summary an Annual sheet. Last, the Q3 returns arrive by email
+each headteacher summary an Annual sheet. Then the SLA review round (demo_sla.py): a
+review to every member school, answers ingested, consolidated. Last, the Q3 returns arrive by email
 (``demo_mailbox``): ingested from .eml files, answered with reply drafts, and the missing
 and rejected ones chased with reminder drafts. Then the reports: the partnerships' termly
 reports for Q2 and the Schools Forum report for the year (PDFs too with ``--pdf``).
@@ -43,6 +44,7 @@ from pbp_workbooks.reports.status import state_text
 from pbp_workbooks.spec import model as spec_mod
 from pbp_workbooks.spec.findings import FileReport
 from pbp_workbooks.spec.model import Spec
+from pbp_workbooks.spec.recipients import whose
 
 MARKER = ".pbp-demo"
 YEAR = "2025-26"
@@ -294,6 +296,10 @@ def run_demo(root: Path, say: Callable[[str], None] | None = None, *, pdf: bool 
     out("")
     annual = run_annual(ws, root, fy, out, rel)
     out("")
+    from pbp_workbooks.demo.sla import run_sla
+
+    reviews = run_sla(ws, root, fy, out, rel, RETURNS)
+    out("")
     from pbp_workbooks.demo.mailbox import run_mailbox
 
     q2_final = {p: {**v, **(PROBLEMS[p][1] if p in PROBLEMS else {})} for p, v in q2_values.items()}
@@ -316,6 +322,8 @@ def run_demo(root: Path, say: Callable[[str], None] | None = None, *, pdf: bool 
     for p in annual.csv[2:]:
         out(f"  {rel(p)}")
     out(f"  {RETURNS}/{fy} Annual/ (and '{fy} Annual corrected/')  the annual reports the partnerships sent")
+    out(f"  {rel(reviews.workbook)}  sheet 'SLA review'; {rel(reviews.csv[-1])}: every answer")
+    out(f"  {RETURNS}/{fy} SLA review/  the SLA reviews the member schools sent")
     out(f"  {rel(mailbox)}/  the Q3 returns as they arrived: emails (.eml) saved from the LA's mailbox")
     out(f"  {rel(ws.folder('replies'))}/{fy} Q3/  reply and reminder drafts (.eml): open one in Outlook or Thunderbird "
         "and it is ready to send")
@@ -435,7 +443,7 @@ def _issued(paths: list[Path], partnership: str) -> Path:
 
 def _print_reports(out: Callable[[str], None], reports: list[FileReport], rel: Callable[[Any], str]) -> None:
     for r in reports:
-        who = r.identity["partnership"] if r.identity else "?"
+        who = whose(r.identity) if r.identity else "?"
         version = f" v{r.extra['version']}" if r.extra.get("version") else ""
         out(f"        {'OK  ' if r.ok else 'FAIL'} {who:<8} {r.status.replace('_', ' ')}{version}")
         for f in r.findings:

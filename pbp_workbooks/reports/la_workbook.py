@@ -42,6 +42,7 @@ from pbp_workbooks.reports.sheets import (
     put_text,
     stamp,
 )
+from pbp_workbooks.reports.sla_sheet import write_sla_sheet
 from pbp_workbooks.spec.rules import threshold_text
 
 
@@ -591,6 +592,8 @@ def write_workbook(c: Consolidation, path: Path, csv_names: Sequence[str] = (),
         _write_placements(book, c)
         if c.annual is not None:
             write_annual_sheets(book, c)
+        if c.sla is not None:
+            write_sla_sheet(book, c)
         _write_status(book, c)
         _write_log(book, c)
         _write_about(book, c, csv_names)

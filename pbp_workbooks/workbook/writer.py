@@ -356,7 +356,7 @@ class WorkbookWriter:
 
     def _quarter_text(self) -> str:
         q = self.quarter
-        return f"Quarter {q} ({QUARTER_MONTHS[q]})" if q else "Annual"
+        return f"Quarter {q} ({QUARTER_MONTHS[q]})" if q else self.spec.period_label
 
     def _write_field(self, wb: xlsxwriter.Workbook, ws: Worksheet, fmt: _Formats, f: Field, value: Any,
                      lists: Mapping[str, str], marks: list[Mark]) -> None:
