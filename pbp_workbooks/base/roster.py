@@ -20,6 +20,7 @@ from typing import Any
 from pbp_workbooks.base.errors import ConfigError, UsageError
 from pbp_workbooks.base.money import parse_text_number, to_decimal
 from pbp_workbooks.base.periods import FinancialYear
+from pbp_workbooks.base.printing import Page, Printing, print_setup
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Column:
     kind: str  # text | urn | year | period | date | money | count
     required: bool
     help: str  # what to enter, for the Instructions sheet
+    may_be_absent: bool = False  # a column added in a later release: a roster without it is read as all blank
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,12 @@ SHEETS: tuple[SheetDef, ...] = (
                  Column("Provision name", "provision", "text", True, "The provision's name, as printed on its workbooks."),
                  Column("Finance contact email", "contact_email", "text", False,
                         "Who fills in the returns at the host school (for your records)."),
+                 Column("SLA start date", "sla_start", "date", False,
+                        "When the partnership's Service Level Agreement with the host school started (toolkit "
+                        "section 2).", may_be_absent=True),
+                 Column("SLA last reviewed", "sla_reviewed", "date", False,
+                        "When the partnership last reviewed its SLA (toolkit section 2: 'reviewed on a regular "
+                        "basis'). pbp status lists the SLA reviews that are due.", may_be_absent=True),
              )),
     SheetDef("Allocations", "The DSG behaviour allocation of each partnership for each financial year: one row per "
              "partnership and year. A year's workbooks can be issued once every partnership has its row.", (
@@ -121,6 +129,8 @@ class Provision:
     urn: str
     provision: str
     contact_email: str | None = None
+    sla_start: date | None = None
+    sla_reviewed: date | None = None
 
 
 @dataclass
@@ -153,11 +163,16 @@ class Roster:
 # ----------------------------------------------------------------------- sample LA
 
 SAMPLE_PROVISIONS = [
-    Provision("North", "Northfield Primary School", "990101", "The Harbour (North PBP)", "bursar@northfield.example.sch.uk"),
-    Provision("East", "Eastgate Community Primary", "990202", "Rainbow Room (East PBP)", "finance@eastgate.example.sch.uk"),
-    Provision("South", "Southmead C of E Primary", "990303", "The Lighthouse (South PBP)", "sbm@southmead.example.sch.uk"),
-    Provision("West", "Westbrook Junior School", "990404", "Oak Tree Base (West PBP)", "office@westbrook.example.sch.uk"),
-    Provision("Central", "St Anne's Catholic Primary", "990505", "The Nest (Central PBP)", "finance@stannes.example.sch.uk"),
+    Provision("North", "Northfield Primary School", "990101", "The Harbour (North PBP)", "bursar@northfield.example.sch.uk",
+              date(2023, 9, 1), date(2026, 7, 10)),
+    Provision("East", "Eastgate Community Primary", "990202", "Rainbow Room (East PBP)", "finance@eastgate.example.sch.uk",
+              date(2023, 9, 1), date(2024, 6, 20)),
+    Provision("South", "Southmead C of E Primary", "990303", "The Lighthouse (South PBP)", "sbm@southmead.example.sch.uk",
+              date(2024, 4, 1), None),
+    Provision("West", "Westbrook Junior School", "990404", "Oak Tree Base (West PBP)", "office@westbrook.example.sch.uk",
+              date(2023, 9, 1), date(2026, 10, 2)),
+    Provision("Central", "St Anne's Catholic Primary", "990505", "The Nest (Central PBP)", "finance@stannes.example.sch.uk",
+              None, None),
 ]
 SAMPLE_ALLOCATIONS = {
     "North": ("398500.00", "412500.00", "420750.00"),
@@ -167,6 +182,8 @@ SAMPLE_ALLOCATIONS = {
     "Central": ("466300.00", "482150.00", "491800.00"),
 }
 SAMPLE_YEARS = ("2024-25", "2025-26", "2026-27")
+ROSTER_PRINTING = Printing("roster.xlsx", f"financial years {SAMPLE_YEARS[0]} to {SAMPLE_YEARS[-1]}",
+                           "PBP roster: provisions, allocations, due dates, member schools")
 _MEMBER_NAMES = ["Ashdown", "Birchwood", "Cedar Park", "Dovecote", "Elmhurst", "Foxley", "Greenacre"]
 
 
@@ -175,7 +192,8 @@ def sample_rows(due_dates: Mapping[tuple[str, str], date] | None = None) -> dict
     due_dates = due_dates or {}
     rows: dict[str, list[list[Any]]] = {sd.name: [] for sd in SHEETS}
     for p in SAMPLE_PROVISIONS:
-        rows["Provisions"].append([p.partnership, p.host_school, p.urn, p.provision, p.contact_email])
+        rows["Provisions"].append([p.partnership, p.host_school, p.urn, p.provision, p.contact_email, p.sla_start,
+                                   p.sla_reviewed])
         for y, amount in zip(SAMPLE_YEARS, SAMPLE_ALLOCATIONS[p.partnership], strict=True):
             rows["Allocations"].append([p.partnership, y, Decimal(amount)])
     for y in SAMPLE_YEARS:
@@ -252,6 +270,7 @@ def write_sample(path: Path, due_dates: Mapping[tuple[str, str], date] | None = 
                     ws.write_number(r, c, value)
         ws.freeze_panes(1, 0)
         ws.autofilter(0, 0, len(data[sd.name]), len(columns) - 1)
+        print_setup(ws, ROSTER_PRINTING, Page((0, 0)))  # the headings repeat on every page
     wb.close()
 
 
@@ -279,9 +298,7 @@ def _write_instructions(wb: Any) -> None:
         elif line:
             ws.merge_range(r, 0, r, 2, line, wrap)
             ws.set_row(r, 15 * (1 + len(line) // 150))
-    ws.set_paper(9)  # A4, landscape, one page wide
-    ws.set_landscape()
-    ws.fit_to_pages(1, 0)
+    print_setup(ws, ROSTER_PRINTING, Page((0, 0)))
     ws.activate()
 
 
@@ -443,12 +460,14 @@ def _read_rows(fname: str, sd: SheetDef, grid: list[list[Any]], problems: list[P
     header = [str(h).strip().casefold() if h not in (None, "") else "" for h in next(rows, ())]
     index: dict[str, int] = {}
     for col in sd.columns:
+        if col.heading.casefold() not in header and col.may_be_absent:
+            continue
         if col.heading.casefold() not in header:
             problems.append(Problem(f"{fname}, sheet {sd.name}", f"no column headed {col.heading!r} in row 1",
                                     (SHEETS.index(sd), 1, 0)))
         else:
             index[col.key] = header.index(col.heading.casefold())
-    if len(index) < len(sd.columns):
+    if len(index) < sum(not c.may_be_absent for c in sd.columns):
         return []  # its rows cannot be read without every column
     out: list[dict[str, Any]] = []
     for r, raw in enumerate(rows, start=2):
@@ -456,6 +475,9 @@ def _read_rows(fname: str, sd: SheetDef, grid: list[list[Any]], problems: list[P
             continue
         rec: dict[str, Any] = {"_row": r}
         for col in sd.columns:
+            if col.key not in index:  # a column that may be absent, and is
+                rec[col.key] = None
+                continue
             c = index[col.key]
             where = f"{fname}, sheet {sd.name}, cell {_col_letter(c + 1)}{r}"
             at = (SHEETS.index(sd), r, c + 1)
@@ -497,7 +519,7 @@ def _assemble(tables: dict[str, list[dict[str, Any]]], path: Path, problems: lis
         elif rec["urn"] is not None:
             seen_urn[rec["urn"]] = rec["_row"]
         provisions.append(Provision(rec["partnership"], rec["host_school"], rec["urn"], rec["provision"],
-                                    rec["contact_email"]))
+                                    rec["contact_email"], rec["sla_start"], rec["sla_reviewed"]))
     if not provisions and not any(p.where.startswith(f"{fname}, sheet Provisions") for p in problems):
         problems.append(Problem(f"{fname}, sheet Provisions", "no provisions listed: add a row per partnership",
                                 (0, 1, 0)))

@@ -8,8 +8,9 @@ Outputs (``consolidate``), in ``reports/<year> Q<n>/`` unless ``--out`` says oth
   (surplus plans, possible claw-back), Placements, Returns status, Data quality, About
   (la_workbook.py; with the annual overview, also its published sheets: annual_sheets.py);
 - two tidy CSV files for BI tools (``... - categories.csv``, ``... - partnerships.csv``),
-  ``... - annual.csv`` with the annual overview and ``... - surplus payments.csv`` with the
-  year's surplus decisions (surplus_overview.py), described by ``datapackage.json``
+  ``... - annual.csv`` with the annual overview, ``... - surplus payments.csv`` with the
+  year's surplus decisions (surplus_overview.py) and ``... - sla review.csv`` with the year's SLA
+  reviews (sla.py), described by ``datapackage.json``
   (a Frictionless Data Package: types, constraints, keys; csv_export.py);
 - a headteacher summary workbook per partnership (``summary - <Partnership>.xlsx``,
   see summary.py).
@@ -32,6 +33,7 @@ from pbp_workbooks.reports.csv_export import (
     CATEGORIES,
     PARTNERSHIPS,
     PAYMENTS,
+    SLA_REVIEW,
     annual_rows,
     partnership_rows,
     payment_rows,
@@ -75,6 +77,8 @@ def consolidate(ws: Workspace, fy: FinancialYear, quarter: int | None = None, ou
         tables.append((ANNUAL, folder / f"{stem} - annual.csv", annual_rows(data)))
     if data.surplus is not None:
         tables.append((PAYMENTS, folder / f"{stem} - surplus payments.csv", payment_rows(data)))
+    if data.sla is not None:
+        tables.append((SLA_REVIEW, folder / f"{stem} - sla review.csv", data.sla.answer_rows()))
     csv_paths = [path for _, path, _ in tables]
     workbook = write_workbook(data, folder / f"{stem}.xlsx", [p.name for p in csv_paths], rows)
     for table, path, table_rows in tables:

@@ -53,6 +53,11 @@ def run(args: argparse.Namespace) -> int:
         sp = data.surplus
         print(f"surplus:   {len(sp.accepted())} of {len(sp.lines)} surplus decisions accepted; {len(sp.payments())} "
               f"payments to member schools (sheets Surplus, Surplus payments; the surplus payments CSV)")
+    if data.sla is not None:
+        s = data.sla
+        replied = sum(1 for r in s.schools if r.replied)
+        print(f"sla:       SLA reviews from {replied} of {len(s.schools)} member schools (sheet SLA review; "
+              f"{len(s.not_replied())} not replied)")
     if out.summaries:
         print(f"summaries: {len(out.summaries)} in {out.folder}")
     return 0

@@ -7,7 +7,7 @@ from pathlib import Path
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from pbp_workbooks.spec.model import available
 
-    p.add_argument("kind", choices=available(), help="which return")
+    p.add_argument("kind", choices=available(), help="which return (one per template spec)")
     p.add_argument("--year", required=True, help="financial year, e.g. 2025-26")
     p.add_argument("--quarter", help="1-4 (returns sent each quarter only)")
     p.add_argument("--out", type=Path, help="output folder (default: the workspace's outbox/<period>)")
@@ -41,6 +41,9 @@ def run(args: argparse.Namespace) -> int:
     for path in written:
         print(path)
     print(f"{len(written)} workbook(s) written and recorded in the ledger.")
+    if written.unlisted:
+        print(f"No member schools on the roster for {', '.join(written.unlisted)}: none issued there (add them on the "
+              "roster's Member schools sheet, then run the same command again).")
     if written.kept:
         print(f"Already issued for this period, left as they were: {', '.join(written.kept)} "
               "(--reissue replaces them).")
