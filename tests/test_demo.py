@@ -187,7 +187,8 @@ def test_demo_csv_exports_are_a_valid_frictionless_data_package(demo_dir: tuple[
     root, out = demo_dir
     reports = root / "reports" / "2025-26 Q2"
     package = check_package(reports)
-    assert [r["name"] for r in package["resources"]] == ["categories", "partnerships", "annual", "sla-review"]
+    assert [r["name"] for r in package["resources"]] == ["categories", "partnerships", "annual", "surplus_payments",
+                                                         "sla-review"]
     annual = (reports / "PBP consolidated 2025-26 Q2 - annual.csv").read_text(encoding="utf-8-sig")
     assert ",c,c," in annual  # suppressed counts and shares: declared missing values, not type errors
     assert "reports/2025-26 Q2/datapackage.json" in out
@@ -227,3 +228,30 @@ def test_demo_ends_with_returns_arriving_by_email(demo_dir: tuple[Path, str], ca
     assert "3 would be chased" in status and "email from Northfield Primary School finance" in status
     for text in ("[E1/3]", "[E3/3]", "M-E001", "reply draft: replies/2025-26 Q3/"):
         assert text in out, text
+
+
+def test_demo_runs_a_surplus_round(demo_dir: tuple[Path, str]) -> None:
+    """Modelled, issued from the accepted annual reports, decided (South rejected, then corrected),
+    consolidated: every partnership's payments add up to what it shared."""
+    import csv
+    from decimal import Decimal
+
+    from pbp_workbooks.demo.surplus import SURPLUS_PROBLEM
+
+    root, out = demo_dir
+    rows = [r for r in status_rows(Workspace(root.resolve()), FinancialYear.parse("2025-26"), None)
+            if r["kind"] == "surplus"]
+    who = SURPLUS_PROBLEM[0]
+    assert {r["partnership"]: (r["state"], r["official_version"]) for r in rows} == {
+        p: ("accepted", 2 if p == who else 1) for p in ("North", "East", "South", "West", "Central")}
+    for text in ("[S1/4]", "[S4/4]", "S-E209", "pbp surplus model"):
+        assert text in out, text
+    reports = root / "reports" / "2025-26 Q2"
+    wb = openpyxl.load_workbook(reports / "PBP consolidated 2025-26 Q2.xlsx", data_only=True)
+    shared = {r[0]: Decimal(str(r[9])) for r in wb["Surplus"].iter_rows(min_row=5, max_row=9, values_only=True)}
+    with (reports / "PBP consolidated 2025-26 Q2 - surplus payments.csv").open(encoding="utf-8-sig") as fh:
+        payments = list(csv.DictReader(fh))
+    for p, amount in shared.items():
+        assert sum(Decimal(r["amount"]) for r in payments if r["partnership"] == p) == amount, p
+    assert shared["Central"] == 0 and not any(r["partnership"] == "Central" for r in payments)  # strategic plan
+    assert "Surplus" in openpyxl.load_workbook(reports / "summary - North.xlsx", read_only=True).sheetnames

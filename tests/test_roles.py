@@ -33,7 +33,9 @@ PACKAGE = Path(__file__).resolve().parents[1] / "pbp_workbooks"
 EXEMPT_FOLDERS = ("demo",)
 CSV_DECLARATIONS = {"Table", "Column", "_m"}
 IDENTITY = {"partnership", "host_school", "urn", "provision", "financial_year", "quarter"}
-ALSO_MACHINERY = set(spec_mod.TYPES) | {"role"} | IDENTITY
+# "school": the roster's Member schools column and a status row's key (per-school returns), and the
+# surplus decision's grid of member schools (school_<n>_name, as issue #15 names them)
+ALSO_MACHINERY = set(spec_mod.TYPES) | {"role", "school"} | IDENTITY
 ALLOWED = {("base/roster.py", "send"), ("reports/csv_export.py", "kpi_status")}
 
 

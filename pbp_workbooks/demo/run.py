@@ -8,7 +8,10 @@ annual report: generate it for the year (Q4 is not in the demo, so nothing is pr
 from it) -> partnerships fill it in (``annual_samples.filled_values``), one with pupils by
 gender that do not add up -> ingest -> that partnership corrects its feedback workbook ->
 ingest -> consolidate without --quarter: the LA workbook gains the annual overview and
-each headteacher summary an Annual sheet. Then the SLA review round (demo_sla.py): a
+each headteacher summary an Annual sheet. Then the year-end surplus (``demo/surplus.py``):
+modelled, issued from the accepted balances, decided (one agreed before consulting:
+rejected, then corrected), consolidated into the Surplus sheets, payments CSV and the
+summaries' Surplus sheet. Then the SLA review round (demo_sla.py): a
 review to every member school, answers ingested, consolidated. Last, the Q3 returns arrive by email
 (``demo_mailbox``): ingested from .eml files, answered with reply drafts, and the missing
 and rejected ones chased with reminder drafts. Then the reports: the partnerships' termly
@@ -296,6 +299,9 @@ def run_demo(root: Path, say: Callable[[str], None] | None = None, *, pdf: bool 
     out("")
     annual = run_annual(ws, root, fy, out, rel)
     out("")
+    from pbp_workbooks.demo.surplus import run_surplus
+
+    surplus = run_surplus(ws, root, fy, out, rel, RETURNS, type_into, _print_reports)
     from pbp_workbooks.demo.sla import run_sla
 
     reviews = run_sla(ws, root, fy, out, rel, RETURNS)
@@ -322,6 +328,8 @@ def run_demo(root: Path, say: Callable[[str], None] | None = None, *, pdf: bool 
     for p in annual.csv[2:]:
         out(f"  {rel(p)}")
     out(f"  {RETURNS}/{fy} Annual/ (and '{fy} Annual corrected/')  the annual reports the partnerships sent")
+    out(f"  {RETURNS}/{fy} Surplus/ (and '{fy} Surplus corrected/')  the surplus decisions; "
+        f"{rel(surplus.csv[-1])}  the payments to member schools")
     out(f"  {rel(reviews.workbook)}  sheet 'SLA review'; {rel(reviews.csv[-1])}: every answer")
     out(f"  {RETURNS}/{fy} SLA review/  the SLA reviews the member schools sent")
     out(f"  {rel(mailbox)}/  the Q3 returns as they arrived: emails (.eml) saved from the LA's mailbox")

@@ -255,7 +255,8 @@ def _parse_date(s: str) -> date | None:
 
 
 def _what(f: Field) -> str:
-    return {"date": "a date", "integer": "a whole number", "number": "a number"}.get(f.type, "an amount of money")
+    return {"date": "a date", "integer": "a whole number", "number": "a number",
+            "percent": "a percentage"}.get(f.type, "an amount of money")
 
 
 def _how(f: Field) -> str:
@@ -265,6 +266,8 @@ def _how(f: Field) -> str:
         return "Enter a whole number."
     if f.type == "number":
         return "Enter a number like 92.5, without % signs or words."
+    if f.type == "percent":
+        return "Enter a percentage like 40%."
     return "Enter a number like 1250.00, without £ signs, commas or words."
 
 

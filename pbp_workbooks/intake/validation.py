@@ -332,8 +332,9 @@ def identity_findings(data: ReturnData, ledger: Ledger | None) -> list[Finding]:
         got = data.values.get(f.name)
         if not _same(f.type, got, want):
             shown = format_gbp(got) if f.type in ("money", "signed_money") and got is not None else got
+            detail = f"{f.label} was cleared." if got is None else f"{f.label} was changed to '{shown}'."
             out.append(template_finding("T-E004", sheet=f.sheet, cell=f.cell, name=f.name, value=got, issued=who,
-                                        detail=f"{f.label} was changed to '{shown}'."))
+                                        detail=detail))
     return out
 
 

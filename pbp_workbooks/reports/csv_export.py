@@ -225,6 +225,25 @@ SLA_REVIEW = Table("sla-review", "The year's SLA reviews (toolkit Appendix 1): e
 
 
 
+PAYMENTS = Table("surplus_payments", "Payments of the year's surplus to member schools, from the accepted surplus "
+                 "decisions (for the finance system)", (
+    Column("year", "year", "Financial year whose surplus is shared, e.g. 2025-26", required=True),
+    Column("partnership", "text", "Partnership that decided it, as in the roster", required=True),
+    Column("school", "text", "The member school paid", required=True),
+    Column("urn", "urn", "The member school's unique reference number", required=True),
+    Column("amount", "money", "The school's allocation (pounds); a partnership's lines add up to the amount it "
+           "shared, to the penny", required=True),
+    Column("decision_version", "version", "The version of the surplus decision the LA accepted", required=True),
+), primary_key=("year", "urn"))
+
+
+def payment_rows(c: Consolidation) -> list[dict[str, Any]]:
+    if c.surplus is None:
+        return []
+    return [dict(zip(PAYMENTS.keys, (str(c.year), p.partnership, p.school, p.urn, p.amount, p.version), strict=True))
+            for p in c.surplus.payments()]
+
+
 def partnership_rows(c: Consolidation) -> list[dict[str, Any]]:
     out = []
     for ln in c.all_lines():

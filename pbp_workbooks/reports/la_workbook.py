@@ -592,6 +592,10 @@ def write_workbook(c: Consolidation, path: Path, csv_names: Sequence[str] = (),
         _write_placements(book, c)
         if c.annual is not None:
             write_annual_sheets(book, c)
+        if c.surplus is not None:
+            from pbp_workbooks.reports.surplus_sheets import write_surplus_sheets
+
+            write_surplus_sheets(book, c)
         if c.sla is not None:
             write_sla_sheet(book, c)
         _write_status(book, c)

@@ -82,6 +82,9 @@ class Chase:
                 "draft": rel(self.draft)}
 
 
+CHASED = ("quarterly", "annual")  # the returns pbp chase writes reminders for
+
+
 def who(ws: Workspace, fy: FinancialYear, quarter: int | None, today: date | None = None) -> list[Chase]:
     """The provisions to chase for the quarter (``quarter=None``: the annual report)."""
     today = today or datetime.now(UTC).date()

@@ -14,7 +14,9 @@ with a word for each ("Met" / "Not met" / "No data", colour only as a help), the
 profile (gender, ethnicity, SEND, key stage: counts and shares, next to the LA's shares)
 and service delivery. It is a published sheet: its pupil counts are the LA overview's,
 suppressed with the same pattern (suppression.py: "c" for 1 to 4 pupils, and a second
-cell hidden wherever the first could be worked out from the total).
+cell hidden wherever the first could be worked out from the total). With the year's
+surplus decisions, a Surplus sheet shows what the partnership decided and each member
+school's allocation (surplus_summary.py).
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ from pbp_workbooks.reports.sheets import (
     put_share,
     put_text,
 )
+from pbp_workbooks.reports.surplus_summary import SurplusSummary, surplus_summary, write_surplus_sheet
 
 PARALLEL_FROM = 20
 SUPPRESS_BELOW = suppression.THRESHOLD  # pupil counts 1..4 are shown as "fewer than 5": plain words in a sentence
@@ -175,6 +178,7 @@ class SummaryInput:
     categories: tuple[str, ...]
     thresholds: Thresholds
     annual: AnnualSummary | None = None
+    surplus: SurplusSummary | None = None  # the year's surplus decision, with the annual overview
 
     @property
     def period_long(self) -> str:
@@ -223,7 +227,7 @@ def inputs(c: Consolidation, folder: Path) -> list[SummaryInput]:
             ln.official.version if ln.official and ln.figures else None,
             date.fromisoformat(ln.official.received_at[:10]) if ln.official and ln.figures else None,
             ln.figures, placements, la, tuple(label for _, label in c.categories), c.thresholds,
-            annual_summary(c, ln.partnership)))
+            annual_summary(c, ln.partnership), surplus_summary(c, ln.partnership)))
     return out
 
 
@@ -276,6 +280,8 @@ def write_summary(s: SummaryInput) -> Path:
         _summary_sheet(book, summary, s, layout)
         if s.annual is not None:
             _annual_sheet(book, book.wb.add_worksheet("Annual"), s, s.annual)
+        if s.surplus is not None:
+            write_surplus_sheet(book, book.wb.add_worksheet("Surplus"), s.partnership, s.la_name, s.surplus)
         summary.activate()
         book.close()
 

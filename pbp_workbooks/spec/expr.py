@@ -28,6 +28,10 @@ Gnumeric and the Python evaluator below can be written:
 - ``and``/``or`` evaluate every argument, as Excel's AND/OR do: an error in any is the
   result, so a division guarded by ``and`` still fails;
 - ``x if c else y`` evaluates only the branch it takes, as Excel's IF does;
+- ``round(x, n)`` is Excel's ROUND (half away from zero, on the decimal value);
+- ``idiv(n, d, s)`` is the whole part of n*s/d, 0 where d is 0, worked out without any
+  rounding in every program (see "Sharing an amount"); ``count_greater(x, y...)`` and
+  ``count_equal(x, y...)`` count the ys above / equal to x (a rank, for whole numbers);
 - ``blank(x)`` is ``LEN(TRIM(x))=0`` (blank or only spaces) and ``count_blank`` /
   ``count_text`` add up 1s, never logicals, so their results are numbers everywhere.
 """
@@ -40,7 +44,8 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from functools import cache
 from typing import Any
 
@@ -57,7 +62,10 @@ FUNCTIONS: dict[str, tuple[int, int | None]] = {
     # first argument is the cell, the rest are literals
     "outside": (3, 4), "too_long": (2, 2), "not_one_of": (2, None), "not_email": (1, 1),
     "nospace": (1, 1),  # a text cell without its spaces, to compare names ignoring spacing
+    # exact whole-number arithmetic for sharing an amount (see "Sharing an amount" below)
+    "round": (2, 2), "idiv": (3, 3), "count_greater": (1, None), "count_equal": (1, None),
 }
+_LITERAL_LAST = {"round": 1, "idiv": 1}  # functions whose last argument is a whole-number literal
 _NAME_ONLY = {"blank", "count_blank", "count_text", "nospace"}  # functions of cells, not of values
 _LIMITS = {"outside", "too_long", "not_one_of", "not_email"}  # (cell, literal...) -> 0 or 1
 
@@ -108,6 +116,11 @@ def parse(source: str, types: Mapping[str, str] | TypeOf | None = None) -> Expr:
                 raise SpecError(f"bad expression {source!r}: wrong number of arguments to {node.func.id}()")
             if node.func.id in _NAME_ONLY and not all(isinstance(a, ast.Name) for a in node.args):
                 raise SpecError(f"bad expression {source!r}: {node.func.id}() takes cell names only")
+            if node.func.id in _LITERAL_LAST and not (
+                    isinstance(node.args[-1], ast.Constant) and type(node.args[-1].value) is int
+                    and 0 <= node.args[-1].value <= 10**9):
+                raise SpecError(f"bad expression {source!r}: the last argument of {node.func.id}() must be a whole "
+                                "number written out")
             if node.func.id in _LIMITS and not (isinstance(node.args[0], ast.Name) and all(
                     _literal(a) is not None for a in node.args[1:])):
                 raise SpecError(f"bad expression {source!r}: {node.func.id}() takes a cell name, then literals")
@@ -293,6 +306,16 @@ def to_excel(expr: Expr, ref: Callable[[str], str], typed_by_hand: Callable[[str
                 return f'IF({args[1]}=0,"",{args[0]}/{args[1]})'
             if fn == "money":
                 return f"ROUND({args[0]},2)"
+            if fn == "round":
+                return f"ROUND({args[0]},{args[1]})"
+            if fn == "idiv":
+                n, d, scale = args
+                whole = f"INT({n}/{d})"
+                return f"IF({d}=0,0,{whole}*{scale}+INT(({n}-{whole}*{d})*{scale}/{d}))"
+            if fn in ("count_greater", "count_equal"):
+                op = ">" if fn == "count_greater" else "="
+                terms = [f"IF({y}{op}{args[0]},1,0)" for y in args[1:]]
+                return f"({'+'.join(terms)})" if terms else "0"
         raise SpecError(f"{expr.source!r}: cannot render {type(node).__name__}")
 
     if not types:
@@ -506,7 +529,49 @@ def _build(node: ast.AST, e: Expr) -> Callable[[Getter], Any]:
             return ratio
         if fn == "money":
             return lambda get: round_pence(_num(args[0](get)))
+        if fn == "round":
+            places = Decimal(1).scaleb(-int(_literal(node.args[1])))
+            return lambda get: excel_round(_num(args[0](get)), places)
+        if fn == "idiv":
+            scale = int(_literal(node.args[2]))
+            return lambda get: _idiv(_num(args[0](get)), _num(args[1](get)), scale)
+        if fn in ("count_greater", "count_equal"):
+            first, rest = args[0], args[1:]
+            above = fn == "count_greater"
+
+            def count(get: Getter) -> Decimal:
+                x = _num(first(get))
+                ys = [_num(a(get)) for a in rest]
+                return Decimal(sum(1 for y in ys if (y > x if above else y == x)))
+
+            return count
     raise SpecError(f"{source!r}: cannot evaluate {type(node).__name__}")
+
+
+# ---------------------------------------------------------------- sharing an amount
+#
+# An amount shared by weighted factors must add up to the penny in every program. Doubles
+# cannot hold a share exactly, and Excel, LibreOffice, Gnumeric and Python each round a
+# near-tie their own way (LibreOffice's INT and comparisons snap to 15 digits, the formulas
+# package's ROUND does not), so a remainder compared as a double could rank differently.
+# ``idiv`` keeps every quantity a whole number below 2**53, where doubles are exact and no
+# program has anything to snap: the whole part of n*s/d is INT(n/d)*s + INT(r*s/d) with
+# r = n - INT(n/d)*d, so n*s itself is never formed. Ranking whole numbers with
+# ``count_greater``/``count_equal`` is then the same everywhere.
+
+
+def excel_round(v: Decimal, places: Decimal) -> Decimal:
+    """Excel's ROUND: half away from zero, on the value as Excel shows it (15 significant
+    digits), so 2.675 rounds to 2.68 as it does in Excel and LibreOffice."""
+    shown = v if v.is_zero() else v.quantize(Decimal(1).scaleb(v.adjusted() - 14), rounding=ROUND_HALF_EVEN)
+    return shown.quantize(places, rounding=ROUND_HALF_UP)
+
+
+def _idiv(n: Decimal, d: Decimal, scale: int) -> Decimal:
+    if d == 0:
+        return Decimal(0)
+    q = Fraction(n) * scale / Fraction(d)
+    return Decimal(math.floor(q))
 
 
 # ---------------------------------------------------------------- a field's own limits

@@ -143,6 +143,11 @@ class Section:
     row_keys: tuple[str, ...] = ()
     row_labels: tuple[str, ...] = ()
     col_keys: tuple[str, ...] = ()
+    # a bar chart of one column by another, below the sheet: (title, label column, value column)
+    chart: tuple[str, str, str] | None = None
+
+
+CHART_ROWS = 22  # rows below the sheet's last row that a grid's chart takes
 
 
 @dataclass(frozen=True)
@@ -215,6 +220,11 @@ class Spec:
     def period_name(self, quarter: int | None) -> str:
         """'Q2' for a quarter, else the yearly period ('Annual', 'SLA review')."""
         return f"Q{quarter}" if quarter else self.period_label
+
+    @property
+    def quarterly(self) -> bool:
+        """A return sent each quarter (issued with --quarter); the others are sent once a year."""
+        return any(f.quarter is not None for f in self.fields)
     # role -> field names ([roles] in the spec): what the code asks for instead of naming fields
     field_roles: dict[str, tuple[str, ...]] = field(repr=False, compare=False, default_factory=dict)
     grid_roles: dict[str, Grid] = field(repr=False, compare=False, default_factory=dict)
@@ -307,14 +317,31 @@ def _check_name(name: str, where: str) -> str:
     return name
 
 
-def _qualify(e: expr.Expr, mapping: dict[str, str]) -> expr.Expr:
-    """Rewrite column keys in a grid formula to the row's field names."""
+def _qualify(e: expr.Expr | str, mapping: dict[str, str], columns: dict[str, list[str]] | None = None,
+             row: int = 0) -> expr.Expr:
+    """Rewrite column keys in a grid formula to the row's field names. ``rows(c)`` as an
+    argument stands for column c's cells in every row and ``rows_before(c)`` for its cells
+    in the rows above this one (``row``, 0-based), given in ``columns``."""
+    source = e if isinstance(e, str) else e.source
 
     class Rename(ast.NodeTransformer):
         def visit_Name(self, node: ast.Name) -> ast.AST:
             return ast.copy_location(ast.Name(id=mapping.get(node.id, node.id), ctx=node.ctx), node)
 
-    tree = Rename().visit(ast.parse(e.source, mode="eval"))
+        def visit_Call(self, node: ast.Call) -> ast.AST:
+            args: list[ast.expr] = []
+            for a in node.args:
+                if isinstance(a, ast.Call) and isinstance(a.func, ast.Name) and a.func.id in ("rows", "rows_before"):
+                    if columns is None or len(a.args) != 1 or not isinstance(a.args[0], ast.Name) \
+                            or a.args[0].id not in columns:
+                        raise SpecError(f"bad expression {source!r}: {a.func.id}() takes one column of its grid")
+                    names = columns[a.args[0].id]
+                    args += [ast.Name(id=n, ctx=ast.Load()) for n in (names if a.func.id == "rows" else names[:row])]
+                else:
+                    args.append(self.visit(a))
+            return ast.copy_location(ast.Call(func=node.func, args=args, keywords=[]), node)
+
+    tree = Rename().visit(ast.parse(source.strip(), mode="eval"))
     return expr.parse(ast.unparse(tree))
 
 
@@ -384,6 +411,9 @@ def _field_kwargs(raw: dict[str, Any], where: str, sections: dict[str, dict[str,
     elif ftype == "number":
         lo = Decimal(0) if lo is None else lo
         hi = NUMBER_MAX if hi is None else hi
+    elif ftype == "percent" and "formula" not in raw:  # typed as 40%, stored as 0.4 (as Excel does)
+        lo = Decimal(0) if lo is None else lo
+        hi = Decimal(1) if hi is None else hi
     max_length = raw.get("max_length")
     if ftype in ("text", "email") and max_length is None:
         max_length = DEFAULT_TEXT_MAX
@@ -442,7 +472,9 @@ def build(data: dict[str, Any], origin: str) -> Spec:
             sections.append(Section(key, s["title"], "form", s.get("help", "")))
         elif s["kind"] == "grid":
             cols = s["column"]
-            rows = s["row"]
+            # rows written out, or ``repeat`` numbered rows (1, 2, ...) labelled by ``row_label``
+            rows = s["row"] if "repeat" not in s else [
+                {"key": str(n), "label": s.get("row_label", "{n}").format(n=n)} for n in range(1, int(s["repeat"]) + 1)]
             # a column may span several sheet columns (a wide commentary); positions follow
             spans = [int(c.get("span", 1)) for c in cols]
             positions = [1 + sum(spans[:i]) for i in range(len(cols))]
@@ -453,8 +485,8 @@ def build(data: dict[str, Any], origin: str) -> Spec:
                 texts.append(Text(sheet, row, j, c["label"], "header", w))
             row += 1
             col_keys = [str(c["key"]) for c in cols]
-            row_names: dict[str, list[str]] = {c: [] for c in col_keys}
-            for r in rows:
+            row_names: dict[str, list[str]] = {c: [f"{key}_{r['key']}_{c}" for r in rows] for c in col_keys}
+            for i, r in enumerate(rows):
                 texts.append(Text(sheet, row, 0, r["label"], "label"))
                 mapping = {ck: f"{key}_{r['key']}_{ck}" for ck in col_keys}
                 # a row may narrow its numeric inputs (a percentage row: max = 100) and explain them
@@ -465,11 +497,10 @@ def build(data: dict[str, Any], origin: str) -> Spec:
                     kw = _field_kwargs(raw_c, f"{where} column {c['key']}", by_key)
                     if kw["source"] and "{row}" in kw["source"]:
                         kw["source"] = kw["source"].replace("{row}", str(r["key"]))
-                    formula = _qualify(expr.parse(c["formula"]), mapping) if "formula" in c else None
+                    formula = _qualify(c["formula"], mapping, row_names, i) if "formula" in c else None
                     fields.append(Field(name=name, label=f"{r['label']}: {c['label']}", section=key, sheet=sheet,
                                         row=row, col=j, formula=formula, grid_row=r["key"], grid_col=c["key"],
                                         column_label=c["label"], span=w, lines=int(c.get("lines", 1)), **kw))
-                    row_names[c["key"]].append(name)
                 row += 1
             if any(c.get("total") or c.get("total_formula") for c in cols):
                 texts.append(Text(sheet, row, 0, s.get("total_label", "Total"), "total_label"))
@@ -490,9 +521,15 @@ def build(data: dict[str, Any], origin: str) -> Spec:
                                         sheet=sheet, row=row, col=j, formula=formula, grid_col=c["key"],
                                         is_total=True, **kw))
                 row += 1
+            chart = s.get("chart")
+            if chart is not None and not (isinstance(chart, dict) and {chart.get("labels"), chart.get("values")}
+                                          <= set(col_keys)):
+                raise SpecError(f"{where}: chart needs labels and values, two of its columns")
             sections.append(Section(key, s["title"], "grid", s.get("help", ""),
                                     tuple(str(r["key"]) for r in rows), tuple(r["label"] for r in rows),
-                                    tuple(col_keys)))
+                                    tuple(col_keys),
+                                    (str(chart.get("title", s["title"])), chart["labels"], chart["values"])
+                                    if chart else None))
         else:
             raise SpecError(f"{where}: kind must be form or grid")
         row += 1

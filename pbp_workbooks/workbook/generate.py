@@ -24,6 +24,7 @@ from pbp_workbooks.ledger.store import Issued, Ledger, now, received_for
 from pbp_workbooks.spec import model as spec_mod
 from pbp_workbooks.spec.model import Spec
 from pbp_workbooks.spec.recipients import key_of, recipients
+from pbp_workbooks.workbook import sources as sources_mod
 from pbp_workbooks.workbook.stamp import Stamp
 from pbp_workbooks.workbook.writer import Identity
 
@@ -42,6 +43,7 @@ def period_sources(prov: roster_mod.Provision, fy: FinancialYear, quarter: int |
         "roster.provision": prov.provision,
         "roster.allocation": allocation,
         "period.year": str(fy),
+        "period.year_end": fy.end,
         "period.quarter_label": f"Q{quarter} ({QUARTER_MONTHS[quarter]})" if quarter else "",
     }
 
@@ -71,6 +73,15 @@ class Written(list[Path]):
     kept: list[str]
     replaced: list[str]
     unlisted: list[str]  # partnerships with no member school on the roster (a per-school return)
+    waiting: dict[str, list[str]]  # what the LA does not have yet -> the partnerships not issued for it
+
+    def waiting_text(self) -> str:
+        """``North and East: no year-end balance yet (it comes from ...)``."""
+        return "; ".join(f"{_and(names)}: {why}" for why, names in self.waiting.items())
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def generate(ws: Workspace, kind: str, fy: FinancialYear, quarter: int | None, out: Path | None, *,
@@ -113,6 +124,7 @@ def generate(ws: Workspace, kind: str, fy: FinancialYear, quarter: int | None, o
             raise ConfigError(f"cannot create the output folder {out_dir}: {err.strerror}") from None
         jobs: list[_Job] = []
         members = member_urns(roster)
+        written.waiting = {}
         for unit in todo:
             prov = unit.provision
             identity = Identity(spec.id, spec.version, spec.kind, str(fy), quarter, prov.partnership,
@@ -120,6 +132,13 @@ def generate(ws: Workspace, kind: str, fy: FinancialYear, quarter: int | None, o
             sources = period_sources(prov, fy, quarter, allocations[prov.partnership])
             sources.update(partnership_sources(members, prov))
             sources.update(unit.sources())
+            sources.update(sources_mod.member_sources(spec, roster, prov.partnership))
+            sources.update(sources_mod.la_sources(cfg.thresholds, allocations[prov.partnership]))
+            sources.update(sources_mod.ledger_sources(spec, ledger, fy, prov.partnership))
+            missing = sources_mod.waiting_for(spec, sources)
+            if missing:
+                written.waiting.setdefault(missing, []).append(prov.partnership)
+                continue
             values = prefill(spec, sources)
             values.update(prior_actuals(ledger, spec, fy, quarter, prov.partnership))
             name = safe_file_name(spec.file_name.format(year=fy, quarter=quarter, partnership=prov.partnership,

@@ -25,7 +25,7 @@ from pbp_workbooks.base.filenames import write_atomic
 from pbp_workbooks.base.periods import QUARTER_MONTHS, FinancialYear
 from pbp_workbooks.base.printing import Page, Printing, print_setup
 from pbp_workbooks.spec import calc, expr, rules
-from pbp_workbooks.spec.model import Field, Spec, quote_sheet
+from pbp_workbooks.spec.model import CHART_ROWS, Field, Spec, quote_sheet
 from pbp_workbooks.workbook.xlsxwriter_internals import Hole, LockedWorkbook
 
 INPUT_FILL = "#FFF2CC"
@@ -121,6 +121,7 @@ def _input_message(f: Field, fy: FinancialYear) -> tuple[str, str]:
         "money": "Enter an amount in pounds and pence, e.g. 1250.00.",
         "signed_money": "Enter an amount in pounds and pence; a negative number for a deficit.",
         "integer": "Enter a whole number.",
+        "percent": "Enter a percentage, e.g. 40%.",
         "number": f"Enter a number from {f.min:,} to {f.max:,}." if f.type == "number" else "",
         "text": f"Type up to {f.max_length} characters.",
         "email": "Enter an email address, e.g. name@school.sch.uk.",
@@ -350,9 +351,34 @@ class WorkbookWriter:
         self._flush_validations(ws)
         ws.freeze_panes(4, 1)
         ws.hide_gridlines(2)
-        self._print_setup(ws, spec.last_row, spec.last_col, spec.sheet, (0, 1), spec.orientation == "portrait")
+        charted = self._write_charts(wb, ws)
+        self._print_setup(ws, spec.last_row + CHART_ROWS * charted, spec.last_col, spec.sheet, (0, 1),
+                          spec.orientation == "portrait")
         ws.set_first_sheet()
         self._protect(ws)
+
+    def _write_charts(self, wb: xlsxwriter.Workbook, ws: Worksheet) -> int:
+        """Each grid's bar chart (``chart`` in the spec), below the sheet's last row: its labels and
+        values are the grid's cells, so it follows what is typed. The number of charts."""
+        charted = [s for s in self.spec.sections if s.chart is not None]
+        sheet = self.spec.sheet
+        for i, s in enumerate(charted):
+            assert s.chart is not None
+            title, labels, values = s.chart
+            first, last = (self.spec[f"{s.key}_{r}_{values}"] for r in (s.row_keys[0], s.row_keys[-1]))
+            label_col = self.spec[f"{s.key}_{s.row_keys[0]}_{labels}"].col
+            ch = wb.add_chart({"type": "bar"})
+            ch.add_series({"name": first.column_label or values,
+                           "categories": [sheet, first.row, label_col, last.row, label_col],
+                           "values": [sheet, first.row, first.col, last.row, first.col],
+                           "fill": {"color": SECTION_FILL}})
+            ch.set_title({"name": title, "name_font": {"size": 12}})
+            ch.set_y_axis({"reverse": True, "num_font": {"size": 8}})
+            ch.set_x_axis({"num_format": NUM_FORMATS.get(first.type, "General")})
+            ch.set_legend({"none": True})
+            ch.set_size({"width": 900, "height": 16 * (CHART_ROWS - 1)})
+            ws.insert_chart(self.spec.last_row + 2 + i * CHART_ROWS, 0, ch, {"object_position": 3})
+        return len(charted)
 
     def _quarter_text(self) -> str:
         q = self.quarter
@@ -449,6 +475,11 @@ class WorkbookWriter:
             opts.update(validate="decimal", criteria="between", minimum=float(f.min), maximum=float(f.max),
                         error_title="Not a number in range",
                         error_message=f"Enter a number from {f.min:,} to {f.max:,}, without % signs or words.")
+        elif f.type == "percent":
+            assert f.min is not None and f.max is not None
+            opts.update(validate="decimal", criteria="between", minimum=float(f.min), maximum=float(f.max),
+                        error_title="Not a percentage in range",
+                        error_message=f"Enter a percentage from {f.min:.0%} to {f.max:.0%}, e.g. 40%.")
         elif f.type == "integer":
             opts.update(validate="integer", criteria="between", minimum=int(f.min or 0),
                         maximum=int(f.max if f.max is not None else 100000), error_title="Not a whole number",

@@ -49,6 +49,10 @@ def run(args: argparse.Namespace) -> int:
         a = data.annual
         print(f"annual:    overview of {len(a.accepted())} of {len(a.lines)} accepted annual reports (sheets Annual KPIs, "
               "Annual pupils, Annual delivery; small numbers suppressed)")
+    if data.surplus is not None:
+        sp = data.surplus
+        print(f"surplus:   {len(sp.accepted())} of {len(sp.lines)} surplus decisions accepted; {len(sp.payments())} "
+              f"payments to member schools (sheets Surplus, Surplus payments; the surplus payments CSV)")
     if data.sla is not None:
         s = data.sla
         replied = sum(1 for r in s.schools if r.replied)

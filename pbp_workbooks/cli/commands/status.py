@@ -6,7 +6,7 @@ from typing import Any
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--year", required=True, help="financial year, e.g. 2025-26")
-    p.add_argument("--quarter", help="1-4 (default: every quarter and the annual report)")
+    p.add_argument("--quarter", help="1-4 (default: every quarter, the annual report and the other yearly returns)")
     p.add_argument("--trail", action="store_true",
                    help="also show when and how each version arrived (by email: from whom, subject, attachment)")
     p.add_argument("--json", action="store_true", help="machine-readable output (always carries the trail)")
@@ -19,7 +19,7 @@ def run(args: argparse.Namespace) -> int:
     from pbp_workbooks.base.periods import FinancialYear, parse_quarter
     from pbp_workbooks.base.workspace import find
     from pbp_workbooks.ledger.mail_trail import arrival_line
-    from pbp_workbooks.reports.reminders import chase_reason
+    from pbp_workbooks.reports.reminders import CHASED, chase_reason
     from pbp_workbooks.reports.status import state_text, status_rows
     from pbp_workbooks.spec.model import available, load
 
@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     for r in rows:
         # why pbp chase would send a reminder, or null (it writes to the provisions' finance contacts:
         # a return issued to each member school is not chased)
-        r["chase"] = None if r["kind"] in per_school else chase_reason(r, today)
+        r["chase"] = None if r["kind"] in per_school or r["kind"] not in CHASED else chase_reason(r, today)
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
