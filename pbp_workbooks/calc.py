@@ -74,11 +74,12 @@ class Check:
 
 
 def limit_terms(f: Field, fy: FinancialYear) -> list[str]:
-    """The field rules a formula can test (ranges, whole numbers, dates in their window,
+    """The field rules a formula can test (ranges, whole numbers, whole pence, dates in their window,
     lengths, choices, email addresses), as expression-language terms that are 1 for a
     problem: the same limits the LA's field rules apply (schemas.py, findings.py)."""
     if f.type in NUMERIC and f.min is not None and f.max is not None:
-        return [f"outside({f.name}, {f.min}, {f.max}{', 1' if f.type == 'integer' else ''})"]
+        pence = [f"not_pence({f.name})"] if f.type in ("money", "signed_money") else []
+        return [f"outside({f.name}, {f.min}, {f.max}{', 1' if f.type == 'integer' else ''})", *pence]
     if f.type == "date":
         lo, hi = fy.window(f.window or "year")
         return [f"outside({f.name}, {(lo - expr.EXCEL_EPOCH).days}, {(hi - expr.EXCEL_EPOCH).days})"]

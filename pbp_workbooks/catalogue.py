@@ -39,6 +39,7 @@ _FIELD_RULE_SCOPE: dict[str, Callable[[spec.Field], bool]] = {
     "E107": lambda f: f.type == "date",
     "E108": lambda f: f.type == "email",
     "W109": lambda f: f.type in _NUMERIC[:5],
+    "E111": lambda f: f.type in ("money", "signed_money"),
 }
 
 

@@ -60,6 +60,9 @@ FIELD_RULES: dict[str, tuple[str, str, str]] = {
     "E108": ("error", "Invalid email address", "{label}: '{value}' is not a valid email address."),
     "E110": ("error", "Formula in an input cell",
              "{label}: the cell holds a formula ({value}); type the value, not a formula."),
+    "E111": ("error", "Fractions of a penny",
+             "{label}: {value} has fractions of a penny. Enter pounds and pence, with no more than two decimal "
+             "places (for example {read})."),
     "W109": ("warning", "Number typed as text",
              "{label}: the cell holds the text '{value}', read as {read}. Type numbers without £ signs or commas."),
 }
