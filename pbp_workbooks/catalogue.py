@@ -40,6 +40,8 @@ _FIELD_RULE_SCOPE: dict[str, Callable[[spec.Field], bool]] = {
     "E108": lambda f: f.type == "email",
     "W109": lambda f: f.type in _NUMERIC[:5],
     "E111": lambda f: f.type in ("money", "signed_money"),
+    "W112": lambda f: f.window == "period",
+    "E113": lambda f: f.window == "period",
 }
 
 

@@ -76,7 +76,7 @@ def draft(ws: Workspace, ledger: Ledger | None, checked: Checked, roster: Roster
                   tuple(n for n in f.also if n in data.spec.by_name))
              for f in checked.report.findings]
     return Draft(data.spec, identity, inputs, marks, password=cfg.password, params=cfg.thresholds.params(),
-                 la_name=cfg.la_name, contact=cfg.finance_contact, due=due,
+                 la_name=cfg.la_name, contact=cfg.return_contact(data.spec.kind), due=due,
                  generated_at=datetime.now(UTC).replace(microsecond=0))
 
 

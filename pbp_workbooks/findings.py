@@ -63,6 +63,12 @@ FIELD_RULES: dict[str, tuple[str, str, str]] = {
     "E111": ("error", "Fractions of a penny",
              "{label}: {value} has fractions of a penny. Enter pounds and pence, with no more than two decimal "
              "places (for example {read})."),
+    "W112": ("warning", "Dated before the period ends",
+             "{label}: {value} is before the end of the period the return covers ({end}). A return is prepared "
+             "and signed once its period is over: check the date."),
+    "E113": ("error", "Dated in the future",
+             "{label}: {value} is more than {days} days after the day the LA checked the return ({today}). "
+             "Enter the date it actually happened."),
     "W109": ("warning", "Number typed as text",
              "{label}: the cell holds the text '{value}', read as {read}. Type numbers without £ signs or commas."),
 }
@@ -142,12 +148,12 @@ def template_finding(code: str, *, sheet: str | None = None, cell: str | None = 
     return Finding(code, severity, template.format(sheet=sheet, cell=cell, name=name, **fmt), sheet, cell, name, value)
 
 
-def field_finding(spec: Spec, suffix: str, f: Field, value: Any, year: str) -> Finding:
+def field_finding(spec: Spec, suffix: str, f: Field, value: Any, year: str, quarter: int | None = None) -> Finding:
     """A field-rule finding (``<prefix>-<suffix>``) with its message. Here, not with the pandera
     schema, so checks that run in worker processes (E104) need neither pandas nor pandera."""
     from .calc import format_value
     from .money import format_gbp
-    from .periods import FinancialYear
+    from .periods import FUTURE_DAYS, FinancialYear, today
 
     severity, _title, template = FIELD_RULES[suffix]
     fmt: dict[str, Any] = {"label": f.label, "value": format_value(f, value)}
@@ -163,8 +169,12 @@ def field_finding(spec: Spec, suffix: str, f: Field, value: Any, year: str) -> F
     elif suffix == "E106":
         fmt["choices"] = ", ".join(f.choices or ())
     elif suffix == "E107":
-        lo, hi = FinancialYear.parse(year).window(f.window or "year")
+        lo, hi = FinancialYear.parse(year).window(f.window or "year", quarter)
         fmt.update(start=f"{lo:%d/%m/%Y}", end=f"{hi:%d/%m/%Y}")
+    elif suffix == "W112":
+        fmt["end"] = f"{FinancialYear.parse(year).period(quarter)[1]:%d/%m/%Y}"
+    elif suffix == "E113":
+        fmt.update(days=FUTURE_DAYS, today=f"{today():%d/%m/%Y}")
     raw = value
     if isinstance(raw, Decimal):
         raw = str(raw)

@@ -88,7 +88,7 @@ def generate(ws: Workspace, kind: str, fy: FinancialYear, quarter: int | None, o
     out_dir = out or ws.folder("outbox") / f"{fy} {period}"
     generated_at = datetime.now(UTC).replace(microsecond=0)
     stamp = Stamp(spec, financial_year=str(fy), quarter=quarter, password=cfg.password,
-                  params=cfg.thresholds.params(), la_name=cfg.la_name, contact=cfg.finance_contact, due=due,
+                  params=cfg.thresholds.params(), la_name=cfg.la_name, contact=cfg.return_contact(spec.kind), due=due,
                   generated_at=generated_at)
     written = Written()
     with Ledger(ws.ledger_path) as ledger:

@@ -114,7 +114,7 @@ def _excel_value(f: Field, v: Any) -> Any:
     return v
 
 
-def _input_message(f: Field, fy: FinancialYear) -> tuple[str, str]:
+def _input_message(f: Field, fy: FinancialYear, quarter: int | None) -> tuple[str, str]:
     what = {
         "money": "Enter an amount in pounds and pence, e.g. 1250.00.",
         "signed_money": "Enter an amount in pounds and pence; a negative number for a deficit.",
@@ -127,7 +127,7 @@ def _input_message(f: Field, fy: FinancialYear) -> tuple[str, str]:
         "yesno": "Choose Yes or No.",
     }[f.type]
     if f.type == "date" and f.window:
-        lo, hi = fy.window(f.window)
+        lo, hi = fy.window(f.window, quarter)
         if f.window != "any":
             what = f"Enter a date between {lo:%d/%m/%Y} and {hi:%d/%m/%Y}."
     text = " ".join(p for p in (f.help, what, "Required." if f.required else "") if p)
@@ -434,7 +434,7 @@ class WorkbookWriter:
 
     def _validation_options(self, f: Field, lists: Mapping[str, str]) -> tuple[str, dict[str, Any]]:
         """A field's data validation and input message, and a key shared by fields with the same."""
-        title, message = _input_message(f, self.fy)
+        title, message = _input_message(f, self.fy, self.quarter)
         opts: dict[str, Any] = {"input_title": title, "input_message": message, "error_type": "stop",
                                 "ignore_blank": True}
         cell = xl_rowcol_to_cell(f.row, f.col)
@@ -453,7 +453,7 @@ class WorkbookWriter:
                         maximum=int(f.max if f.max is not None else 100000), error_title="Not a whole number",
                         error_message=f"Enter a whole number from {int(f.min or 0)} to {int(f.max or 100000)}.")
         elif f.type == "date":
-            lo, hi = self.fy.window(f.window or "year")
+            lo, hi = self.fy.window(f.window or "year", self.quarter)
             opts.update(validate="date", criteria="between", minimum=datetime(lo.year, lo.month, lo.day),
                         maximum=datetime(hi.year, hi.month, hi.day), error_title="Date out of range",
                         error_message=f"Enter a date between {lo:%d/%m/%Y} and {hi:%d/%m/%Y}.")

@@ -6,6 +6,7 @@ returns, ingested, reported in status and sent back as a feedback workbook."""
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import tomllib
 from collections.abc import Callable
@@ -144,6 +145,32 @@ def test_every_sheet_and_the_structure_are_protected(issued: Issued) -> None:
     assert (meta["template_id"], meta["kind"], meta["financial_year"], meta["quarter"]) == (
         "pbp-annual-report", "annual", YEAR, "")
     assert meta["partnership"] == "North" and len(meta["issue_token"]) == 16
+
+
+def test_the_report_is_sent_to_the_head_of_inclusion_services(issued: Issued, tmp_path: Path) -> None:
+    """Toolkit Appendix 3: the annual report goes to the Head of Inclusion Services, named in
+    pbp.toml; the quarterly return (Appendix 5) goes to the schools' finance team."""
+    from pbp_workbooks.config import load as load_config
+
+    cfg = load_config(issued.root / "pbp.toml")
+    assert cfg.inclusion_head == "Dr Alex Morgan" and cfg.inclusion_head_email != cfg.finance_contact
+
+    def sent_to(path: Path) -> str:
+        texts = [c.value for row in openpyxl.load_workbook(path)["Instructions"].iter_rows() for c in row
+                 if isinstance(c.value, str) and "Return it to" in c.value]
+        assert len(texts) == 1, texts
+        return texts[0]
+
+    annual = sent_to(issued.files["North"])
+    assert f"Return it to the LA's Head of Inclusion Services (Dr Alex Morgan, {cfg.inclusion_head_email})" in annual
+    assert cfg.finance_contact not in annual
+    root = tmp_path / "ws"
+    shutil.copytree(issued.root, root)  # issuing a quarter here must not change the module's workspace
+    with workspace_env(root):
+        assert main(["generate", "quarterly", "--year", YEAR, "--quarter", "1"]) == 0
+    quarterly = sent_to(next((root / "outbox" / f"{YEAR} Q1").glob("* - North - *.xlsx")))
+    assert f"Return it to the LA schools' finance team ({cfg.finance_contact})" in quarterly
+    assert cfg.inclusion_head not in quarterly and cfg.inclusion_head_email not in quarterly
 
 
 def test_only_inputs_are_unlocked(issued: Issued) -> None:
@@ -546,6 +573,19 @@ def _(v: dict[str, Any], c: dict[str, Any]) -> Case:
     return Case("A-E108", {"email": "chair at partnership"}, "email", ("not a valid email address",))
 
 
+@case("A-W112")
+def _(v: dict[str, Any], c: dict[str, Any]) -> Case:
+    """The partnership approved the annual report before the year it reports on had ended."""
+    return Case("A-W112", {"partnership_approved": date(2026, 3, 20)}, "partnership_approved",
+                ("20/03/2026", "before the end of the period", "31/03/2026"))
+
+
+@case("A-E107-approved")
+def _(v: dict[str, Any], c: dict[str, Any]) -> Case:
+    return Case("A-E107", {"partnership_approved": date(2025, 3, 31)}, "partnership_approved",
+                ("31/03/2025", "between 01/04/2025 and"))
+
+
 @case("A-W109")
 def _(v: dict[str, Any], c: dict[str, Any]) -> Case:
     return Case("A-W109", {"staff_absence_days": "14"}, "staff_absence_days", ("holds the text '14'",))
@@ -577,7 +617,7 @@ def broken(issued: Issued, tmp_path_factory: pytest.TempPathFactory) -> Broken:
 
 def test_every_annual_rule_has_a_case() -> None:
     codes = {d.code for d in rules.definitions("annual")} | {
-        f"A-{s}" for s in ("E101", "E102", "E103", "E105", "E106", "E107", "E108", "W109")}
+        f"A-{s}" for s in ("E101", "E102", "E103", "E105", "E106", "E107", "E108", "W109", "W112")}
     assert codes <= {cid.split("-")[0] + "-" + cid.split("-")[1] for cid in CASES}
     # the cross-return rules are tested against real accepted returns below
     assert {c for c in CROSS_RETURN_RULES if c.startswith("A-")} == {"A-W301", "A-W302"}

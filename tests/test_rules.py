@@ -10,11 +10,13 @@ and the copy is validated by the LA's pipeline (``validate_paths`` with the ledg
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 import zipfile
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -201,6 +203,23 @@ class Case:
     says: tuple[str, ...] = ()  # fragments the message must contain
     build: Callable[[Path], None] | None = None  # make the file from nothing instead
     isolated: bool = False  # the only finding (warnings: so the return is accepted with warnings)
+
+
+# The day the rule cases are validated (PBP_TODAY): the clean returns are signed in October 2025.
+VALIDATED_ON = date(2025, 11, 3)
+
+
+@contextmanager
+def validated_on(day: date) -> Iterator[None]:
+    old = os.environ.get("PBP_TODAY")
+    os.environ["PBP_TODAY"] = day.isoformat()
+    try:
+        yield
+    finally:
+        if old is None:
+            del os.environ["PBP_TODAY"]
+        else:
+            os.environ["PBP_TODAY"] = old
 
 
 Maker = Callable[[Issued, dict[str, Any]], Case]  # (workspace, clean North values of seed 0) -> Case
@@ -460,7 +479,28 @@ def _(iss: Issued, v: dict[str, Any]) -> Case:
 @case("Q-E107")
 def _(iss: Issued, v: dict[str, Any]) -> Case:
     return Case("Q-E107", {"date_prepared": date(2020, 1, 1)}, name="date_prepared", isolated=True,
-                says=("Date prepared", "01/01/2020", "between 01/04/2025 and 30/09/2026"))
+                says=("Date prepared", "01/01/2020", "between 01/07/2025 and 30/09/2026"))
+
+
+@case("Q-E107-before-the-quarter")
+def _(iss: Issued, v: dict[str, Any]) -> Case:
+    """Signed off before the quarter it reports on had started."""
+    return Case("Q-E107", {"signoff_date": date(2025, 6, 30)}, name="signoff_date", isolated=True,
+                says=("Date signed off", "30/06/2025", "between 01/07/2025 and"))
+
+
+@case("Q-W112")
+def _(iss: Issued, v: dict[str, Any]) -> Case:
+    return Case("Q-W112", {"date_prepared": date(2025, 9, 1)}, name="date_prepared", isolated=True,
+                says=("Date prepared", "01/09/2025", "before the end of the period", "30/09/2025"))
+
+
+@case("Q-E113")
+def _(iss: Issued, v: dict[str, Any]) -> Case:
+    """More than a week after the day of validation (VALIDATED_ON in this batch)."""
+    return Case("Q-E113", {"signoff_date": VALIDATED_ON + timedelta(days=8)}, name="signoff_date", isolated=True,
+                says=("Date signed off", f"{VALIDATED_ON + timedelta(days=8):%d/%m/%Y}", "more than 7 days after",
+                      f"({VALIDATED_ON:%d/%m/%Y})"))
 
 
 @case("Q-E108")
@@ -695,7 +735,8 @@ def broken(issued: Issued, tmp_path_factory: pytest.TempPathFactory) -> dict[str
     base = issued.clean("North", 0)
     cases = {case_id: maker(issued, base) for case_id, maker in CASES.items()}
     paths = [make(issued, c, out / f"{case_id}.xlsx", base) for case_id, c in cases.items()]
-    reports = validate_files(paths, issued.root)
+    with validated_on(VALIDATED_ON):
+        reports = validate_files(paths, issued.root)
     return {case_id: (c, r) for (case_id, c), r in zip(cases.items(), reports, strict=True)}
 
 
@@ -1076,8 +1117,10 @@ def test_an_unreadable_amount_does_not_invent_other_problems(issued: Issued, tmp
 
 # Findings the workbook can check itself: field rules and cross-field rules. Template,
 # file and cross-return rules need the LA's ledger or the file's structure.
+# A date more than a week after the day of validation (E113) needs today's date, which a formula
+# would show differently each day the workbook is opened: the LA checks it, the workbook does not.
 def workbook_checkable(code: str) -> bool:
-    return code.startswith(f"{SPEC.code_prefix}-") and code[3] in "12"
+    return code.startswith(f"{SPEC.code_prefix}-") and code[3] in "12" and code != f"{SPEC.code_prefix}-E113"
 
 
 def engine_cases(broken: dict[str, tuple[Case, FileReport]]) -> list[tuple[str, Path, FileReport]]:
