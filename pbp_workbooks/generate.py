@@ -42,6 +42,9 @@ def period_sources(prov: roster_mod.Provision, fy: FinancialYear, quarter: int |
         "roster.allocation": allocation,
         "period.year": str(fy),
         "period.quarter_label": f"Q{quarter} ({QUARTER_MONTHS[quarter]})" if quarter else "",
+        # whether the provision serves each key stage (roster.serves.eyfs: "Yes"/"No"); none if not recorded
+        **{f"roster.serves.{k.lower()}": "Yes" if k in prov.key_stages else "No"
+           for k in roster_mod.KEY_STAGES if prov.key_stages},
     }
 
 

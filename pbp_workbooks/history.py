@@ -35,8 +35,9 @@ CROSS_RETURN_RULES: dict[str, tuple[str, str, str]] = {
                "{label} was restated from {expected} to {value} (difference {difference}); the commentary explains "
                "it."),
     "A-W301": ("warning", "Placements outside key stage differ from the quarterly returns",
-               "The report gives {value} pupils placed outside their key stage, but the quarterly returns the LA "
-               "accepted for {quarters} add up to {expected}. Check which is right and tell the LA."),
+               "The report gives {value} pupils placed outside their key stage in the year, but the new placements "
+               "in the quarterly returns the LA accepted for {quarters} add up to {expected}. Check which is right "
+               "and tell the LA."),
     "A-W302": ("warning", "Budget summary differs from the accepted Q4 return",
                "{label} is {value}, but the Q4 return the LA accepted says {expected} (difference {difference}). "
                "Explain the change in the commentary on the year's spending, or put back {expected}."),

@@ -448,7 +448,7 @@ def _(iss: Issued, v: dict[str, Any]) -> Case:
 @case("Q-E103-integer")
 def _(iss: Issued, v: dict[str, Any]) -> Case:
     return Case("Q-E103", {"placements_outside_ks": 150, "placements_mdm_held": "Yes"}, name="placements_outside_ks",
-                isolated=True, says=("Pupils placed outside their key stage", "150", "0 to 100"))
+                isolated=True, says=("New placements outside key stage this quarter", "150", "0 to 100"))
 
 
 @case("Q-E104")
