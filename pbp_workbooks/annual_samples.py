@@ -228,7 +228,7 @@ def filled_values(spec: Spec, fy: FinancialYear, prefilled: dict[str, Any], *, s
     if n_ehcp:
         v["ehcp_explanation"] = EHCP_EXPLANATION
     # pupils only in the key stages the provision serves (LA roster), unless placed outside them
-    served = [0 if v.get(f"keystage_{k}_served") == "No" and not placements else w
+    served: list[float] = [0 if v.get(f"keystage_{k}_served") == "No" and not placements else w
               for k, w in (("eyfs", 1), ("ks1", 5), ("ks2", 14))]
     eyfs, ks1, ks2 = _split(rng, pupils, served)
     v.update(keystage_eyfs_pupils=eyfs, keystage_ks1_pupils=ks1, keystage_ks2_pupils=ks2)

@@ -17,8 +17,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, UsageError
 from .addresses import EMAIL
+from .errors import ConfigError, UsageError
 from .money import format_gbp, parse_text_number, to_decimal
 from .periods import FinancialYear
 
