@@ -118,11 +118,14 @@ def clean(spec: Spec, v: dict[str, Any], params: dict[str, Any], seed: int) -> d
 def carry_forward(spec: Spec, earlier: dict[str, Any], later: dict[str, Any], quarter: int, params: dict[str, Any],
                   seed: int) -> dict[str, Any]:
     """A later quarter's return consistent with the earlier one: same budgets, same balance
-    brought forward and the same actuals for the quarters already reported."""
+    brought forward, the same actuals for the quarters already reported and the same items
+    register rows (carried over, locked, when the LA accepted the earlier one)."""
     v = dict(later)
     for f in spec.fields:
         if f.grid_col == "budget" or (f.quarter is not None and f.quarter < quarter):
             v[f.name] = earlier.get(f.name)
+        elif f.source == spec_mod.CARRIED and earlier.get(f.name) is not None:
+            v[f.name] = earlier[f.name]
     v["balance_bf"] = earlier.get("balance_bf")
     return clean(spec, v, params, seed)
 

@@ -17,6 +17,7 @@ from . import roster as roster_mod
 from . import spec as spec_mod
 from .errors import ConfigError, Interrupted, UsageError
 from .filenames import safe_file_name
+from .history import locked_carried
 from .interrupts import pause_point
 from .ledger import Issued, Ledger, now, received_for
 from .periods import QUARTER_MONTHS, FinancialYear
@@ -116,7 +117,7 @@ def generate(ws: Workspace, kind: str, fy: FinancialYear, quarter: int | None, o
             values.update(prior_actuals(ledger, spec, fy, quarter, prov.partnership))
             name = safe_file_name(spec.file_name.format(year=fy, quarter=quarter, partnership=prov.partnership,
                                                         host_school=prov.host_school)) + ".xlsx"
-            jobs.append(_Job(identity, values, out_dir / name))
+            jobs.append(_Job(identity, values, out_dir / name, locked_carried(spec, values)))
         # Each workbook is written to a hidden staging file (by a worker, ahead of the parent),
         # then put in place inside the transaction that records it: an interrupted run leaves
         # only complete, recorded workbooks in the outbox (and, on --reissue, the previous one
@@ -164,6 +165,7 @@ class _Job:
     identity: Identity
     values: dict[str, Any]
     path: Path
+    lock: frozenset[str] = frozenset()  # pre-filled inputs written locked (rows carried over)
 
     @property
     def staging(self) -> Path:
@@ -181,7 +183,7 @@ def _start_worker(stamp: Stamp) -> None:
 
 def _write_one(job: _Job) -> tuple[_Job, str]:
     assert _STAMP is not None
-    data = _STAMP.write(job.staging, job.identity, job.values)
+    data = _STAMP.write(job.staging, job.identity, job.values, job.lock)
     return job, hashlib.sha256(data).hexdigest()
 
 

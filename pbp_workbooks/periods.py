@@ -40,6 +40,19 @@ class FinancialYear:
     def end(self) -> date:
         return date(self.start_year + 1, 3, 31)
 
+    @property
+    def academic_year(self) -> tuple[str, date, date]:
+        """The last academic year complete within this financial year: 2024-25, 1 September
+        2024 to 31 July 2025 for 2025-26 (schools keep attendance and exclusions by it)."""
+        y = self.start_year - 1
+        return f"{y}-{(y + 1) % 100:02d}", date(y, 9, 1), date(y + 1, 7, 31)
+
+    def describe(self) -> dict[str, str]:
+        """The year's periods as the annual report names them ({financial_year}, {academic_year})."""
+        name, first, last = self.academic_year
+        return {"financial_year": f"the financial year {self} ({_day(self.start)} to {_day(self.end)})",
+                "academic_year": f"the academic year {name} ({_day(first)} to {_day(last)})"}
+
     def previous(self) -> FinancialYear:
         return FinancialYear(self.start_year - 1)
 
@@ -91,6 +104,18 @@ def today() -> date:
         except ValueError:
             raise UsageError(f"PBP_TODAY='{fixed}' is not a date: write it like 2026-01-31") from None
     return date.today()
+
+
+def _day(d: date) -> str:
+    return f"{d.day} {d:%B %Y}"
+
+
+def fill_period(text: str, fy: FinancialYear) -> str:
+    """A text with the year's periods in it: "{financial_year}" becomes "the financial year
+    2025-26 (1 April 2025 to 31 March 2026)"; other braces are left as they are."""
+    for key, value in fy.describe().items():
+        text = text.replace("{" + key + "}", value)
+    return text
 
 
 def parse_quarter(text: str | int) -> int:

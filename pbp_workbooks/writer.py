@@ -22,7 +22,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from . import __version__, calc, expr, rules
 from .filenames import write_atomic
-from .periods import QUARTER_MONTHS, FinancialYear
+from .periods import QUARTER_MONTHS, FinancialYear, fill_period
 from .spec import Field, Spec, quote_sheet
 from .xlsxwriter_internals import Hole, LockedWorkbook
 
@@ -185,12 +185,19 @@ class WorkbookWriter:
         self.quarter = identity.quarter
         self._prototype = False
         self.holes: list[Hole] = []
+        self._lock: frozenset[str] = frozenset()  # inputs written locked: rows carried over (history.carried_rows)
 
     # ------------------------------------------------------------------ public
 
-    def write(self, path: Path, inputs: Mapping[str, Any], marks: Sequence[Mark] = ()) -> None:
-        """Write atomically: a temporary file in the same folder, then rename."""
-        write_atomic(path, lambda tmp: self._build(tmp, inputs, marks))
+    def write(self, path: Path, inputs: Mapping[str, Any], marks: Sequence[Mark] = (),
+              lock: frozenset[str] = frozenset()) -> None:
+        """Write atomically: a temporary file in the same folder, then rename. ``lock``: inputs
+        written locked and grey, as pre-filled (the year's items carried over)."""
+        self._lock = lock
+        try:
+            write_atomic(path, lambda tmp: self._build(tmp, inputs, marks))
+        finally:
+            self._lock = frozenset()
 
     def prototype(self) -> bytes:
         """The workbook with no values: every value cell (inputs, formulas, checks) is a
@@ -326,9 +333,9 @@ class WorkbookWriter:
         }
         for t in spec.texts:
             f = fmt(**styles[t.style])
-            # help lines may name the LA's thresholds ({large_item}); locked labels may not,
-            # as the reader checks them against the spec
-            text = rules.fill_thresholds(t.text, self.params) if t.style == "help" else t.text
+            # help lines may name the LA's thresholds ({large_item}) and the year's periods
+            # ({financial_year}); locked labels may not, as the reader checks them against the spec
+            text = fill_period(rules.fill_thresholds(t.text, self.params), self.fy) if t.style == "help" else t.text
             if t.span > 1:
                 ws.merge_range(t.row, t.col, t.row, t.col + t.span - 1, text, f)
             else:
@@ -366,7 +373,7 @@ class WorkbookWriter:
         if f.type in ("text", "email", "choice") or f.lines > 1:
             props["text_wrap"] = True
             props["valign"] = "top" if f.lines > 1 else "vcenter"
-        role = f.role
+        role = "prefilled" if f.name in self._lock else f.role
         open_ = f.is_open(self.quarter)
         if role == "formula":
             props.update(bold=f.emphasis)
@@ -553,7 +560,7 @@ class WorkbookWriter:
             ("", {}),
             ("How to fill it in", {"bold": True}),
         ]
-        steps = [step.format(**{k: f"{v:,}" for k, v in th.items()}) for step in spec.instructions]
+        steps = [step.format(**{k: f"{v:,}" for k, v in th.items()}, **self.fy.describe()) for step in spec.instructions]
         steps += [f"Look at the Checks sheet ({n_checks} checks): it must say 'Ready to send'.",
                   "Save it as an Excel Workbook (.xlsx) and email it back. Keep the file as it is: do not rename the "
                   "sheets, insert rows or remove the protection - the LA's system reads each cell by its name."]
@@ -563,7 +570,8 @@ class WorkbookWriter:
             ("What is in the return", {"bold": True}),
         ]
         for s in spec.sections:
-            lines.append((f"- {s.title}" + (f": {s.help}" if s.help else ""), {}))
+            helps = fill_period(rules.fill_thresholds(s.help, self.params), self.fy)
+            lines.append((f"- {s.title}" + (f": {helps}" if s.help else ""), {}))
         lines += [("", {}), (f"Based on the {spec.toolkit}. Template {spec.id} version {spec.version}.",
                              {"italic": True, "font_color": "#595959"})]
         return lines

@@ -177,6 +177,24 @@ def test_pupils_outside_the_key_stages_served_need_a_placement_recorded(issued: 
     assert calc.check_result(line, calc.compute(SPEC, {**prefill, **values, **recorded}), PARAMS) == "OK"
 
 
+def test_every_count_says_which_year_it_covers(issued: Issued) -> None:
+    """Issue #12 item 15: the budget summary and the counts of pupils cover the financial year
+    (toolkit Appendix 3: "Budget Summary – for the year (FY)"); the KPIs the academic year, and
+    the report says so with the dates, in its Instructions and above each section."""
+    wb = openpyxl.load_workbook(issued.files["North"])
+    texts = [c.value for ws in (wb["Instructions"], wb["Report"]) for row in ws.iter_rows() for c in row
+             if isinstance(c.value, str)]
+    fy, ay = "the financial year 2025-26 (1 April 2025 to 31 March 2026)", \
+        "the academic year 2024-25 (1 September 2024 to 31 July 2025)"
+    assert any(fy in t and ay in t and "key performance indicators" in t for t in texts)  # the Instructions
+    assert "Budget summary for the financial year" in texts and any(t.startswith(f"For {fy}.") for t in texts)
+    assert "Performance monitoring: key performance indicators (academic year)" in texts
+    assert any(t.startswith(f"For {ay}, the last complete academic year") for t in texts)
+    assert "Pupils supported in the financial year" in texts and "Service delivery (financial year)" in texts
+    assert not any("{" in t for t in texts)
+    assert FinancialYear.parse("2026-27").academic_year[0] == "2025-26"
+
+
 def test_the_report_is_sent_to_the_head_of_inclusion_services(issued: Issued, tmp_path: Path) -> None:
     """Toolkit Appendix 3: the annual report goes to the Head of Inclusion Services, named in
     pbp.toml; the quarterly return (Appendix 5) goes to the schools' finance team."""
@@ -201,6 +219,11 @@ def test_the_report_is_sent_to_the_head_of_inclusion_services(issued: Issued, tm
     quarterly = sent_to(next((root / "outbox" / f"{YEAR} Q1").glob("* - North - *.xlsx")))
     assert f"Return it to the LA schools' finance team ({cfg.finance_contact})" in quarterly
     assert cfg.inclusion_head not in quarterly and cfg.inclusion_head_email not in quarterly
+    # every placeholder filled in ("items over {large_item}" in the list of sections was not)
+    path = next((root / "outbox" / f"{YEAR} Q1").glob("* - North - *.xlsx"))
+    texts = [c.value for row in openpyxl.load_workbook(path)["Instructions"].iter_rows() for c in row
+             if isinstance(c.value, str)]
+    assert not [t for t in texts if "{" in t] and any("over £30,000 this year" in t for t in texts)
 
 
 def test_only_inputs_are_unlocked(issued: Issued) -> None:
