@@ -14,7 +14,7 @@ The files are the worst the hostile tests build (tests/test_hostile_cli.py, writ
   really inflated until the 200:1 ratio budget stops it (the most inflating of the four).
 - "plain": a minimal workbook whose only sheet is the 300 MiB bomb, honest sizes.
 
-Each is validated several times in this process (pbp_workbooks.validation.validate_paths,
+Each is validated several times in this process (pbp_workbooks.intake.validation.validate_paths,
 peak memory by tracemalloc) and as `python -m pbp_workbooks validate --json` (peak RSS of
 that child: RUSAGE_CHILDREN ru_maxrss, read in a small launcher process). Targets: refused in < 2 s and
 < 200 MB. Baselines measured in the same run: the same calls on a normal issued return,
@@ -39,10 +39,10 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-from pbp_workbooks.cli import main
-from pbp_workbooks.ledger import Ledger
-from pbp_workbooks.validation import Checked, limits_from, validate_paths
-from pbp_workbooks.workspace import Workspace
+from pbp_workbooks.base.workspace import Workspace
+from pbp_workbooks.cli.main import main
+from pbp_workbooks.intake.validation import Checked, limits_from, validate_paths
+from pbp_workbooks.ledger.store import Ledger
 
 TARGET_S = 2.0
 TARGET_MB = 200.0

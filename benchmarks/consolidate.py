@@ -23,20 +23,20 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from generate import big_roster  # the same roster maker as the generate benchmark
 
-from pbp_workbooks import roster as roster_mod
-from pbp_workbooks import samples
-from pbp_workbooks import spec as spec_mod
-from pbp_workbooks.cli import main
-from pbp_workbooks.config import Thresholds
-from pbp_workbooks.consolidate import consolidate
-from pbp_workbooks.consolidation import load
-from pbp_workbooks.csv_export import CATEGORIES, write_csv
-from pbp_workbooks.ingest import ingest
-from pbp_workbooks.la_workbook import category_rows, write_workbook
-from pbp_workbooks.ledger import Ledger
-from pbp_workbooks.periods import FinancialYear
-from pbp_workbooks.workspace import Workspace
-from pbp_workbooks.writer import Identity, WorkbookWriter
+from pbp_workbooks.base import roster as roster_mod
+from pbp_workbooks.base.config import Thresholds
+from pbp_workbooks.base.periods import FinancialYear
+from pbp_workbooks.base.workspace import Workspace
+from pbp_workbooks.cli.main import main
+from pbp_workbooks.demo import samples
+from pbp_workbooks.intake.ingest import ingest
+from pbp_workbooks.ledger.store import Ledger
+from pbp_workbooks.reports.consolidate import consolidate
+from pbp_workbooks.reports.consolidation import load
+from pbp_workbooks.reports.csv_export import CATEGORIES, write_csv
+from pbp_workbooks.reports.la_workbook import category_rows, write_workbook
+from pbp_workbooks.spec import model as spec_mod
+from pbp_workbooks.workbook.writer import Identity, WorkbookWriter
 
 
 def setup(tmp: Path, n: int) -> Workspace:

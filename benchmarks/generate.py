@@ -19,14 +19,14 @@ from pathlib import Path
 
 import xlsxwriter
 
-from pbp_workbooks import roster as roster_mod
-from pbp_workbooks import spec as spec_mod
-from pbp_workbooks.cli import main
-from pbp_workbooks.config import Thresholds
-from pbp_workbooks.generate import period_sources, prefill
-from pbp_workbooks.periods import FinancialYear
-from pbp_workbooks.stamp import Stamp
-from pbp_workbooks.writer import Identity, WorkbookWriter
+from pbp_workbooks.base import roster as roster_mod
+from pbp_workbooks.base.config import Thresholds
+from pbp_workbooks.base.periods import FinancialYear
+from pbp_workbooks.cli.main import main
+from pbp_workbooks.spec import model as spec_mod
+from pbp_workbooks.workbook.generate import period_sources, prefill
+from pbp_workbooks.workbook.stamp import Stamp
+from pbp_workbooks.workbook.writer import Identity, WorkbookWriter
 
 
 def big_roster(n: int) -> None:

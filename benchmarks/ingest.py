@@ -25,16 +25,16 @@ from python_calamine import CalamineWorkbook
 sys.path.insert(0, str(Path(__file__).parent))
 from generate import big_roster
 
-from pbp_workbooks import roster as roster_mod
-from pbp_workbooks import samples
-from pbp_workbooks import spec as spec_mod
-from pbp_workbooks.cli import main
-from pbp_workbooks.config import Thresholds
-from pbp_workbooks.ingest import ingest
-from pbp_workbooks.ledger import Ledger
-from pbp_workbooks.periods import FinancialYear
-from pbp_workbooks.workspace import Workspace
-from pbp_workbooks.writer import Identity, WorkbookWriter
+from pbp_workbooks.base import roster as roster_mod
+from pbp_workbooks.base.config import Thresholds
+from pbp_workbooks.base.periods import FinancialYear
+from pbp_workbooks.base.workspace import Workspace
+from pbp_workbooks.cli.main import main
+from pbp_workbooks.demo import samples
+from pbp_workbooks.intake.ingest import ingest
+from pbp_workbooks.ledger.store import Ledger
+from pbp_workbooks.spec import model as spec_mod
+from pbp_workbooks.workbook.writer import Identity, WorkbookWriter
 
 
 class Phases:

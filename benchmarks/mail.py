@@ -27,8 +27,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from ingest import make_returns
 
-from pbp_workbooks.ingest import ingest
-from pbp_workbooks.workspace import Workspace
+from pbp_workbooks.base.workspace import Workspace
+from pbp_workbooks.intake.ingest import ingest
 
 
 def as_email(workbook: Path, n: int) -> bytes:

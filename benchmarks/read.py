@@ -1,6 +1,6 @@
 """Benchmark: read one filled quarterly return (the per-file cost of `pbp ingest` / `validate`).
 
-Times pbp_workbooks.validation.read_one (open_workbook + read_workbook: vetting, parsing the
+Times pbp_workbooks.intake.validation.read_one (open_workbook + read_workbook: vetting, parsing the
 sheets the reader needs, converting the inputs) on one filled return, and, as a baseline
 measured in the same run on the same file, python-calamine reading the Return sheet's
 values. Another process may be using the CPU, so compare ratios, not absolute times.
@@ -22,14 +22,14 @@ from pathlib import Path
 
 from python_calamine import CalamineWorkbook
 
-from pbp_workbooks import roster as roster_mod
-from pbp_workbooks import samples
-from pbp_workbooks import spec as spec_mod
-from pbp_workbooks.config import Thresholds
-from pbp_workbooks.periods import FinancialYear
-from pbp_workbooks.validation import read_one
-from pbp_workbooks.writer import Identity, WorkbookWriter
-from pbp_workbooks.xlsx_safe import Limits
+from pbp_workbooks.base import roster as roster_mod
+from pbp_workbooks.base.config import Thresholds
+from pbp_workbooks.base.periods import FinancialYear
+from pbp_workbooks.demo import samples
+from pbp_workbooks.intake.validation import read_one
+from pbp_workbooks.intake.xlsx_safe import Limits
+from pbp_workbooks.spec import model as spec_mod
+from pbp_workbooks.workbook.writer import Identity, WorkbookWriter
 
 
 def write_return(path: Path) -> None:

@@ -18,13 +18,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pbp_workbooks import annual_samples, demo
-from pbp_workbooks import roster as roster_mod
-from pbp_workbooks import spec as spec_mod
-from pbp_workbooks.config import Config, Thresholds
-from pbp_workbooks.generate import period_sources, prefill
-from pbp_workbooks.periods import FinancialYear
-from pbp_workbooks.writer import Identity, WorkbookWriter
+from pbp_workbooks.base import roster as roster_mod
+from pbp_workbooks.base.config import Config, Thresholds
+from pbp_workbooks.base.periods import FinancialYear
+from pbp_workbooks.demo import annual_samples
+from pbp_workbooks.demo import run as demo
+from pbp_workbooks.spec import model as spec_mod
+from pbp_workbooks.workbook.generate import period_sources, prefill
+from pbp_workbooks.workbook.writer import Identity, WorkbookWriter
 
 HERE = Path(__file__).resolve().parent
 YEAR = FinancialYear.parse(demo.YEAR)

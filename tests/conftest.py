@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-from pbp_workbooks.cli import main
-from pbp_workbooks.workspace import Workspace
+from pbp_workbooks.base.workspace import Workspace
+from pbp_workbooks.cli.main import main
 
 # Property tests judge correctness, not speed: on a loaded 2-core machine Hypothesis's
 # "generating inputs was too slow" check and per-example deadlines failed runs at random.

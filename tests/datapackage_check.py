@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pbp_workbooks.csv_export import ANNUAL, CATEGORIES, DATAPACKAGE, PARTNERSHIPS
+from pbp_workbooks.reports.csv_export import ANNUAL, CATEGORIES, DATAPACKAGE, PARTNERSHIPS
 
 MONEY = re.compile(r"-?[0-9]+\.[0-9]{2}")
 TABLES = {t.name: t for t in (CATEGORIES, PARTNERSHIPS, ANNUAL)}

@@ -27,9 +27,9 @@ from typing import Any
 import openpyxl
 import pytest
 
-from pbp_workbooks import calc
-from pbp_workbooks.spec import Spec
-from pbp_workbooks.writer import CHECK_FIRST_ROW, CHECKS_SHEET
+from pbp_workbooks.spec import calc
+from pbp_workbooks.spec.model import Spec
+from pbp_workbooks.workbook.writer import CHECK_FIRST_ROW, CHECKS_SHEET
 
 ERROR = "#ERROR"
 Cells = dict[tuple[str, str], Any]

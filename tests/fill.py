@@ -21,16 +21,16 @@ from typing import Any
 import openpyxl
 from openpyxl.workbook.workbook import Workbook
 
-from pbp_workbooks import samples
-from pbp_workbooks.config import Thresholds
-from pbp_workbooks.findings import FileReport
-from pbp_workbooks.ledger import Ledger
-from pbp_workbooks.periods import FinancialYear
-from pbp_workbooks.reader import split_ref
-from pbp_workbooks.spec import Spec
-from pbp_workbooks.validation import validate_paths
-from pbp_workbooks.workspace import Workspace, find
-from pbp_workbooks.xlsx_safe import Limits
+from pbp_workbooks.base.config import Thresholds
+from pbp_workbooks.base.periods import FinancialYear
+from pbp_workbooks.base.workspace import Workspace, find
+from pbp_workbooks.demo import samples
+from pbp_workbooks.intake.reader import split_ref
+from pbp_workbooks.intake.validation import validate_paths
+from pbp_workbooks.intake.xlsx_safe import Limits
+from pbp_workbooks.ledger.store import Ledger
+from pbp_workbooks.spec.findings import FileReport
+from pbp_workbooks.spec.model import Spec
 
 
 def name_ref(wb: Workbook, name: str) -> tuple[str, str]:
@@ -170,10 +170,19 @@ def workspace_env(root: Path) -> Iterator[None]:
             os.environ["PBP_WORKSPACE"] = old
 
 
+def cli_json(capsys: Any, *argv: str | Path) -> tuple[int, Any]:
+    """``pbp ARGV... --json`` in this process: (exit code, the parsed JSON it printed)."""
+    from pbp_workbooks.cli.main import main
+
+    capsys.readouterr()
+    code = main([*map(str, argv), "--json"])
+    return code, json.loads(capsys.readouterr().out)
+
+
 def validate_cli(paths: Sequence[Path], capsys: Any,
                  workspace: Workspace | Path | None = None) -> tuple[int, list[dict[str, Any]]]:
     """``pbp validate --json FILE...`` inside the workspace: (exit code, parsed JSON array)."""
-    from pbp_workbooks.cli import main
+    from pbp_workbooks.cli.main import main
 
     capsys.readouterr()
     with workspace_env(_root(workspace)):

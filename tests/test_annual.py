@@ -19,21 +19,22 @@ from typing import Any
 import by_hand
 import openpyxl
 import pytest
-from fill import clean_values, fill_openpyxl, name_cells, validate_cli, validate_files, workspace_env
+from fill import clean_values, cli_json, fill_openpyxl, name_cells, validate_cli, validate_files, workspace_env
 from openpyxl.worksheet.cell_range import CellRange
 
-from pbp_workbooks import annual_samples, calc, rules
-from pbp_workbooks import spec as spec_mod
-from pbp_workbooks.cli import main
-from pbp_workbooks.config import Thresholds
-from pbp_workbooks.errors import SpecError
-from pbp_workbooks.findings import FileReport, Finding
-from pbp_workbooks.history import CROSS_RETURN_RULES, typed_values
-from pbp_workbooks.ledger import Ledger
-from pbp_workbooks.money import format_gbp
-from pbp_workbooks.periods import FinancialYear
-from pbp_workbooks.resources import data_dir
-from pbp_workbooks.workspace import Workspace
+from pbp_workbooks.base.config import Thresholds
+from pbp_workbooks.base.errors import SpecError
+from pbp_workbooks.base.money import format_gbp
+from pbp_workbooks.base.periods import FinancialYear
+from pbp_workbooks.base.resources import data_dir
+from pbp_workbooks.base.workspace import Workspace
+from pbp_workbooks.cli.main import main
+from pbp_workbooks.demo import annual_samples
+from pbp_workbooks.ledger.history import typed_values
+from pbp_workbooks.ledger.store import Ledger
+from pbp_workbooks.spec import calc, registry, rules
+from pbp_workbooks.spec import model as spec_mod
+from pbp_workbooks.spec.findings import FileReport, Finding
 
 SPEC = spec_mod.load("annual")
 QSPEC = spec_mod.load("quarterly")
@@ -77,9 +78,7 @@ def of(report: FileReport | dict[str, Any], code: str) -> list[Any]:
 
 
 def ingest_json(capsys: pytest.CaptureFixture[str], *paths: Path) -> tuple[int, list[dict[str, Any]]]:
-    capsys.readouterr()
-    code = main(["ingest", *map(str, paths), "--json"])
-    return code, json.loads(capsys.readouterr().out)
+    return cli_json(capsys, "ingest", *paths)
 
 
 # ---------------------------------------------------------------- the issued workbooks (once per module)
@@ -198,7 +197,7 @@ def test_every_count_says_which_year_it_covers(issued: Issued) -> None:
 def test_the_report_is_sent_to_the_head_of_inclusion_services(issued: Issued, tmp_path: Path) -> None:
     """Toolkit Appendix 3: the annual report goes to the Head of Inclusion Services, named in
     pbp.toml; the quarterly return (Appendix 5) goes to the schools' finance team."""
-    from pbp_workbooks.config import load as load_config
+    from pbp_workbooks.base.config import load as load_config
 
     cfg = load_config(issued.root / "pbp.toml")
     assert cfg.inclusion_head == "Dr Alex Morgan" and cfg.inclusion_head_email != cfg.finance_contact
@@ -679,7 +678,7 @@ def test_every_annual_rule_has_a_case() -> None:
         f"A-{s}" for s in ("E101", "E102", "E103", "E105", "E106", "E107", "E108", "W109", "W112")}
     assert codes <= {cid.split("-")[0] + "-" + cid.split("-")[1] for cid in CASES}
     # the cross-return rules are tested against real accepted returns below
-    assert {c for c in CROSS_RETURN_RULES if c.startswith("A-")} == {"A-W301", "A-W302"}
+    assert {c for c in registry.codes("cross-return") if c.startswith("A-")} == {"A-W301", "A-W302"}
 
 
 @pytest.mark.parametrize("case_id", sorted(CASES))
@@ -910,7 +909,7 @@ def test_next_years_balance_brought_forward_follows_the_annual_report(workspace:
     """Toolkit section 4 (accurate carry-forward records): the annual report is where the
     year-end figure is corrected, so next year's balance brought forward is checked against
     its year-end balance where the LA accepted one, else the Q4 return's; the finding says which."""
-    from pbp_workbooks.history import expected_prior
+    from pbp_workbooks.ledger.history import expected_prior
 
     [q4] = _quarterly_returns(workspace.root, tmp_path, {4: 0})
     assert ingest_json(capsys, q4)[1][0]["status"] == "accepted"

@@ -19,14 +19,15 @@ from engines import assert_programs_agree
 from fill import validate_files
 from libreoffice import LibreOffice, ValidationRejectedError
 
-from pbp_workbooks import annual_samples, calc
-from pbp_workbooks import spec as spec_mod
-from pbp_workbooks.cli import main
-from pbp_workbooks.config import Thresholds
-from pbp_workbooks.history import typed_values
-from pbp_workbooks.ledger import Ledger
-from pbp_workbooks.periods import FinancialYear
-from pbp_workbooks.workspace import Workspace
+from pbp_workbooks.base.config import Thresholds
+from pbp_workbooks.base.periods import FinancialYear
+from pbp_workbooks.base.workspace import Workspace
+from pbp_workbooks.cli.main import main
+from pbp_workbooks.demo import annual_samples
+from pbp_workbooks.ledger.history import typed_values
+from pbp_workbooks.ledger.store import Ledger
+from pbp_workbooks.spec import calc
+from pbp_workbooks.spec import model as spec_mod
 
 pytestmark = pytest.mark.libreoffice
 

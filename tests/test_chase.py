@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from email import policy
 from email.message import EmailMessage
@@ -10,19 +9,19 @@ from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
-from fill import clean_values, fill_openpyxl
+from fill import clean_values, cli_json, fill_openpyxl
 
-from pbp_workbooks import spec as spec_mod
-from pbp_workbooks.cli import main
-from pbp_workbooks.workspace import Workspace
+from pbp_workbooks.base.workspace import Workspace
+from pbp_workbooks.cli.main import main
+from pbp_workbooks.spec import model as spec_mod
 
 SPEC = spec_mod.load("quarterly")
 
 
 def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> list[dict]:
-    capsys.readouterr()
-    assert main([*argv, "--json"]) in (0, 1)
-    return json.loads(capsys.readouterr().out)
+    code, data = cli_json(capsys, *argv)
+    assert code in (0, 1)
+    return data
 
 
 def parse(path: Path) -> EmailMessage:

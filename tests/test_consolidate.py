@@ -28,15 +28,15 @@ import pytest
 from datapackage_check import check_package, errors, frictionless_validate
 from fill import clean_values, fill_openpyxl, read_inputs, workspace_env
 
-from pbp_workbooks import demo
-from pbp_workbooks import spec as spec_mod
-from pbp_workbooks.cli import main
-from pbp_workbooks.config import Thresholds
-from pbp_workbooks.generate import generate
-from pbp_workbooks.ingest import ingest
-from pbp_workbooks.periods import FinancialYear
-from pbp_workbooks.roster import SAMPLE_ALLOCATIONS
-from pbp_workbooks.workspace import Workspace
+from pbp_workbooks.base.config import Thresholds
+from pbp_workbooks.base.periods import FinancialYear
+from pbp_workbooks.base.roster import SAMPLE_ALLOCATIONS
+from pbp_workbooks.base.workspace import Workspace
+from pbp_workbooks.cli.main import main
+from pbp_workbooks.demo import run as demo
+from pbp_workbooks.intake.ingest import ingest
+from pbp_workbooks.spec import model as spec_mod
+from pbp_workbooks.workbook.generate import generate
 
 SPEC = spec_mod.load("quarterly")
 FY = FinancialYear.parse("2025-26")
@@ -317,21 +317,31 @@ def test_items_balances_and_placements_reconcile(book, expected) -> None:
 
 
 def test_possible_clawback_is_flagged_for_an_unplanned_surplus(tmp_path: Path) -> None:
-    """The claw-back rule on its own: above the threshold with too small a plan -> flagged."""
-    from pbp_workbooks.figures import assess
+    """The RAG ratings on their own (validators/quarterly.toml [[rating]], through the registry):
+    above the threshold with too small a plan -> claw-back; a deficit -> Red; off budget -> Amber."""
+    from pbp_workbooks.reports.figures import assess
 
     th = Thresholds()
     alloc = Decimal("400000.00")  # threshold £20,000
-    assert assess(Decimal("50000"), alloc, Decimal("0"), alloc, Decimal(0), th)[3] is True
-    assert assess(Decimal("50000"), alloc, Decimal("35000"), alloc, Decimal(0), th)[3] is False  # £15k unplanned
-    assert assess(Decimal("50000"), alloc, Decimal("25000"), alloc, Decimal(0), th)[3] is True  # £25k unplanned
-    assert assess(Decimal("19000"), alloc, Decimal("0"), alloc, Decimal(0), th)[3] is False
-    red = assess(Decimal("-1.00"), alloc, None, alloc, Decimal(0), th)
-    assert red[4] == "Red" and "deficit" in red[5]
-    green = assess(Decimal("50000"), alloc, Decimal("50000"), alloc, Decimal(0), th)
-    assert green[4] == "Green"
-    amber = assess(Decimal("1000"), alloc, None, alloc, Decimal("45000"), th)  # 11.25% over budget
-    assert amber[4] == "Amber"
+
+    def rate(balance: str, planned: str | None, variance: str = "0") -> tuple:
+        values = {"forecast_balance": Decimal(balance), "dsg_allocation": alloc, "exp_total_budget": alloc,
+                  "exp_total_variance": Decimal(variance),
+                  "surplus_planned_total": None if planned is None else Decimal(planned)}
+        return assess(spec_mod.load("quarterly"), values, th)
+
+    assert rate("50000", "0")[3] is True
+    assert rate("50000", "35000")[3] is False  # £15k unplanned
+    assert rate("50000", "25000")[3] is True  # £25k unplanned
+    assert rate("50000", "25000")[4:] == ("Amber", "£25,000 of the forecast surplus has no planned use (the LA may "
+                                          "claw it back)")
+    assert rate("19000", "0")[3] is False
+    assert rate("20000.01", "0")[3] is True and rate("20000.00", "0")[3] is False  # over the threshold, not at it
+    assert rate("-1.00", None)[4:] == ("Red", "a deficit of £1 is forecast")
+    assert rate("50000", "50000")[4] == "Green"
+    assert rate("1000", None, "45000")[4:] == ("Amber", "the forecast outturn is £45,000 over budget (11.2%)")
+    assert rate("1000", None, "-45000")[4:] == ("Amber", "the forecast outturn is £45,000 under budget (-11.2%)")
+    assert rate("1000", None, "1000")[4] == "Green"  # £1,000 off budget is not over the LA's £1,000 minimum
 
 
 def test_data_quality_log_lists_findings_of_every_file(book) -> None:
@@ -571,7 +581,7 @@ def test_frictionless_finds_a_csv_that_breaks_its_schema(scenario, tmp_path: Pat
 
 
 def test_csv_neutralising_rule() -> None:
-    from pbp_workbooks.csv_export import csv_text
+    from pbp_workbooks.reports.csv_export import csv_text
 
     for s in ('=HYPERLINK("http://x")', "+1", "-1+2", "@SUM(A1)", "\tX", "\rY"):
         assert csv_text(s) == "'" + s
@@ -602,9 +612,9 @@ def test_help_lists_the_new_commands(capsys) -> None:
 
 def test_texts_about_the_large_item_threshold_follow_pbp_toml() -> None:
     """An LA whose threshold is £25,000: the register's sheet and the rule messages say so."""
-    from pbp_workbooks import rules
-    from pbp_workbooks.config import Thresholds
-    from pbp_workbooks.la_workbook import items_sheet_name
+    from pbp_workbooks.base.config import Thresholds
+    from pbp_workbooks.reports.la_workbook import items_sheet_name
+    from pbp_workbooks.spec import rules
 
     th = Thresholds(large_item=Decimal(25000))
     assert items_sheet_name(th) == "Items over £25,000" and items_sheet_name(Thresholds()) == "Items over £30,000"

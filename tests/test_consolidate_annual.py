@@ -21,15 +21,16 @@ from fill import fill_openpyxl, read_inputs, workspace_env
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pbp_workbooks import annual_samples, suppression
-from pbp_workbooks import spec as spec_mod
-from pbp_workbooks.cli import main
-from pbp_workbooks.config import Thresholds
-from pbp_workbooks.history import typed_values
-from pbp_workbooks.ledger import Ledger
-from pbp_workbooks.periods import FinancialYear
-from pbp_workbooks.suppression import MARKER
-from pbp_workbooks.workspace import Workspace
+from pbp_workbooks.base.config import Thresholds
+from pbp_workbooks.base.periods import FinancialYear
+from pbp_workbooks.base.workspace import Workspace
+from pbp_workbooks.cli.main import main
+from pbp_workbooks.demo import annual_samples
+from pbp_workbooks.ledger.history import typed_values
+from pbp_workbooks.ledger.store import Ledger
+from pbp_workbooks.reports import suppression
+from pbp_workbooks.reports.suppression import MARKER
+from pbp_workbooks.spec import model as spec_mod
 
 SPEC = spec_mod.load("annual")
 YEAR = "2025-26"

@@ -13,10 +13,10 @@ import openpyxl
 import pytest
 from fill import clean_values, fill_openpyxl
 
-from pbp_workbooks import samples
-from pbp_workbooks import spec as spec_mod
-from pbp_workbooks.cli import main
-from pbp_workbooks.config import Thresholds
+from pbp_workbooks.base.config import Thresholds
+from pbp_workbooks.cli.main import main
+from pbp_workbooks.demo import samples
+from pbp_workbooks.spec import model as spec_mod
 
 SPEC = spec_mod.load("quarterly")
 ROWS = next(s for s in SPEC.sections if s.key == "exp").row_keys

@@ -11,11 +11,11 @@ import openpyxl
 import pytest
 from datapackage_check import check_package
 
-from pbp_workbooks.cli import main
-from pbp_workbooks.demo import ANNUAL_PROBLEM, MARKER, PROBLEMS, RETURNS, prepare
-from pbp_workbooks.periods import FinancialYear
-from pbp_workbooks.status import status_rows
-from pbp_workbooks.workspace import Workspace
+from pbp_workbooks.base.periods import FinancialYear
+from pbp_workbooks.base.workspace import Workspace
+from pbp_workbooks.cli.main import main
+from pbp_workbooks.demo.run import ANNUAL_PROBLEM, MARKER, PROBLEMS, RETURNS, prepare
+from pbp_workbooks.reports.status import status_rows
 
 
 def run_demo(root: Path) -> str:
@@ -180,7 +180,7 @@ def test_demo_ends_with_returns_arriving_by_email(demo_dir: tuple[Path, str], ca
     from email import policy
     from email.parser import BytesParser
 
-    from pbp_workbooks.demo_mailbox import MAILBOX, Q3_MAIL
+    from pbp_workbooks.demo.mailbox import MAILBOX, Q3_MAIL
 
     root, out = demo_dir
     mails = sorted((root / MAILBOX / "2025-26 Q3").glob("*.eml"))

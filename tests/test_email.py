@@ -4,7 +4,6 @@ real Outlook .msg files in ../shared/corpus/email/; reply drafts parsed back wit
 from __future__ import annotations
 
 import io
-import json
 import os
 import sqlite3
 import zipfile
@@ -16,11 +15,11 @@ from pathlib import Path
 
 import pytest
 from conftest import SHARED
-from fill import clean_values, fill_openpyxl
+from fill import clean_values, cli_json, fill_openpyxl
 
-from pbp_workbooks import spec as spec_mod
-from pbp_workbooks.cli import main
-from pbp_workbooks.workspace import Workspace
+from pbp_workbooks.base.workspace import Workspace
+from pbp_workbooks.cli.main import main
+from pbp_workbooks.spec import model as spec_mod
 
 SPEC = spec_mod.load("quarterly")
 XLSX = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
@@ -72,8 +71,7 @@ def save(tmp_path: Path, name: str, m: EmailMessage | bytes) -> Path:
 
 
 def ingest(capsys: pytest.CaptureFixture[str], *paths: Path) -> tuple[int, list[dict]]:
-    code = main(["ingest", *map(str, paths), "--json"])
-    return code, json.loads(capsys.readouterr().out)
+    return cli_json(capsys, "ingest", *paths)
 
 
 def draft(ws: Workspace, report: dict) -> EmailMessage:
@@ -278,7 +276,7 @@ def test_a_large_mailbox_opened_by_the_workers_gives_what_one_process_gives(work
                                                                             monkeypatch) -> None:
     import shutil
 
-    from pbp_workbooks import validation
+    from pbp_workbooks.intake import validation
 
     for i in range(validation.PARALLEL_FROM + 2):
         atts = [] if i % 5 == 0 else [(f"North {i}.xlsx", returns["North"])] + (

@@ -39,13 +39,13 @@ from engines import (
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
-from pbp_workbooks import spec as spec_mod
-from pbp_workbooks.config import Thresholds
-from pbp_workbooks.generate import period_sources, prefill
-from pbp_workbooks.periods import FinancialYear
-from pbp_workbooks.roster import SAMPLE_PROVISIONS
-from pbp_workbooks.spec import NUMERIC, Field, Spec
-from pbp_workbooks.writer import Identity, WorkbookWriter
+from pbp_workbooks.base.config import Thresholds
+from pbp_workbooks.base.periods import FinancialYear
+from pbp_workbooks.base.roster import SAMPLE_PROVISIONS
+from pbp_workbooks.spec import model as spec_mod
+from pbp_workbooks.spec.model import NUMERIC, Field, Spec
+from pbp_workbooks.workbook.generate import period_sources, prefill
+from pbp_workbooks.workbook.writer import Identity, WorkbookWriter
 
 PARAMS = Thresholds().params()
 EXAMPLES = int(os.environ.get("PBP_DIFF_EXAMPLES", "8"))

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pbp_workbooks import expr
-from pbp_workbooks.errors import SpecError
-from pbp_workbooks.money import format_gbp, parse_text_number
+from pbp_workbooks.base.errors import SpecError
+from pbp_workbooks.base.money import format_gbp, parse_text_number
+from pbp_workbooks.spec import expr
 
 N, T, D = expr.NUMBER, expr.TEXT, expr.DATE
 TYPES = {"a": N, "b": N, "c": T, "x": T, "y": N, "d1": D, "d2": D}
@@ -86,7 +86,8 @@ def test_the_loader_refuses_what_cannot_agree(bad: str, why: str) -> None:
 
 
 def test_rules_with_a_misspelt_name_fail_to_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pbp_workbooks import rules, spec
+    from pbp_workbooks.spec import model as spec
+    from pbp_workbooks.spec import rules
 
     s = spec.load("quarterly")
     d = rules.RuleDef("Q-E299", "error", "t", "m", "forecast_balanse > 0", None, ("forecast_balance",), None)

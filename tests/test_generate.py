@@ -11,8 +11,8 @@ import openpyxl
 import pytest
 from openpyxl.worksheet.cell_range import CellRange
 
-from pbp_workbooks import spec as spec_mod
-from pbp_workbooks.cli import main
+from pbp_workbooks.cli.main import main
+from pbp_workbooks.spec import model as spec_mod
 
 SPEC = spec_mod.load("quarterly")
 

@@ -16,13 +16,13 @@ from pathlib import Path
 
 from xlsx_compare import differences
 
-from pbp_workbooks import samples
-from pbp_workbooks import spec as spec_mod
-from pbp_workbooks.config import Thresholds
-from pbp_workbooks.generate import period_sources, prefill
-from pbp_workbooks.periods import FinancialYear
-from pbp_workbooks.roster import SAMPLE_PROVISIONS
-from pbp_workbooks.writer import Identity, WorkbookWriter
+from pbp_workbooks.base.config import Thresholds
+from pbp_workbooks.base.periods import FinancialYear
+from pbp_workbooks.base.roster import SAMPLE_PROVISIONS
+from pbp_workbooks.demo import samples
+from pbp_workbooks.spec import model as spec_mod
+from pbp_workbooks.workbook.generate import period_sources, prefill
+from pbp_workbooks.workbook.writer import Identity, WorkbookWriter
 
 GOLDEN = Path(__file__).parent / "golden"
 

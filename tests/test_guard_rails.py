@@ -4,18 +4,17 @@ issued is not consolidated, an empty folder is not a silent success."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import sqlite3
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from fill import clean_values, fill_openpyxl, read_meta
+from fill import clean_values, cli_json, fill_openpyxl, read_meta
 
-from pbp_workbooks import spec as spec_mod
-from pbp_workbooks.cli import main
-from pbp_workbooks.workspace import Workspace
+from pbp_workbooks.base.workspace import Workspace
+from pbp_workbooks.cli.main import main
+from pbp_workbooks.spec import model as spec_mod
 
 SPEC = spec_mod.load("quarterly")
 Q2 = ["generate", "quarterly", "--year", "2025-26", "--quarter", "2"]
@@ -37,10 +36,7 @@ def snapshot(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.glob("*.xlsx"))}
 
 
-def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[dict]]:
-    capsys.readouterr()
-    code = main([*argv, "--json"])
-    return code, json.loads(capsys.readouterr().out)
+run_json = cli_json
 
 
 @pytest.fixture

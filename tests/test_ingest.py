@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import shutil
 import sqlite3
@@ -12,10 +11,10 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from fill import clean_values, fill_openpyxl
+from fill import clean_values, cli_json, fill_openpyxl
 
-from pbp_workbooks import spec as spec_mod
-from pbp_workbooks.cli import main
+from pbp_workbooks.cli.main import main
+from pbp_workbooks.spec import model as spec_mod
 
 SPEC = spec_mod.load("quarterly")
 
@@ -24,9 +23,7 @@ def north(files: list[Path]) -> Path:
     return next(f for f in files if " - North - " in f.name)
 
 
-def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[dict]]:
-    code = main([*argv, "--json"])
-    return code, json.loads(capsys.readouterr().out)
+run_json = cli_json
 
 
 @pytest.fixture
@@ -172,7 +169,7 @@ def test_a_large_batch_in_worker_processes_gives_what_one_process_gives(workspac
     """A large batch is read, checked and given its feedback workbooks by worker processes
     (drafts renamed into view as each file is recorded): the reports, ledger rows and
     feedback workbooks are those of the same batch in one process."""
-    from pbp_workbooks import validation
+    from pbp_workbooks.intake import validation
 
     inbox = tmp_path / "inbox"
     inbox.mkdir()

@@ -10,9 +10,9 @@ import pytest
 from fill import clean_values, fill_openpyxl
 from libreoffice import LibreOffice
 
-from pbp_workbooks import spec as spec_mod
-from pbp_workbooks.cli import main
-from pbp_workbooks.reader import read_return
+from pbp_workbooks.cli.main import main
+from pbp_workbooks.intake.reader import read_return
+from pbp_workbooks.spec import model as spec_mod
 
 pytestmark = pytest.mark.libreoffice
 SPEC = spec_mod.load("quarterly")

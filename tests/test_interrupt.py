@@ -28,9 +28,9 @@ import pytest
 from fill import clean_values, fill_openpyxl
 from test_hostile_cli import clean_env, init_workspace, pbp, sha256
 
-from pbp_workbooks import spec as spec_mod
-from pbp_workbooks import validation
-from pbp_workbooks.roster import SAMPLE_ALLOCATIONS
+from pbp_workbooks.base.roster import SAMPLE_ALLOCATIONS
+from pbp_workbooks.intake import validation
+from pbp_workbooks.spec import model as spec_mod
 
 pytestmark = pytest.mark.slow  # real processes and signals: run in CI and by the README command
 

@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
-from pbp_workbooks import ledger as ledger_mod
-from pbp_workbooks.cli import main
-from pbp_workbooks.consolidation import load
-from pbp_workbooks.errors import ConfigError
-from pbp_workbooks.ledger import Ledger
-from pbp_workbooks.periods import FinancialYear
-from pbp_workbooks.workspace import Workspace
+from pbp_workbooks.base.errors import ConfigError
+from pbp_workbooks.base.periods import FinancialYear
+from pbp_workbooks.base.workspace import Workspace
+from pbp_workbooks.cli.main import main
+from pbp_workbooks.ledger import store as ledger_mod
+from pbp_workbooks.ledger.store import Ledger
+from pbp_workbooks.reports.consolidation import load
 
 FIXTURE = Path(__file__).parent / "fixtures" / "ledger-v1"
 YEAR = "2025-26"

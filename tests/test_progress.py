@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 
-from pbp_workbooks import progress as progress_mod
+from pbp_workbooks.base import progress as progress_mod
 
 
 class Terminal(io.StringIO):

@@ -8,10 +8,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from pbp_workbooks import roster
-from pbp_workbooks.cli import main
-from pbp_workbooks.errors import ConfigError
-from pbp_workbooks.periods import FinancialYear
+from pbp_workbooks.base import roster
+from pbp_workbooks.base.errors import ConfigError
+from pbp_workbooks.base.periods import FinancialYear
+from pbp_workbooks.cli.main import main
 
 
 def edit(path: Path, sheet: str, cell: str, value: object) -> None:

@@ -14,7 +14,7 @@ from types import ModuleType
 import pytest
 from xlsx_compare import parts
 
-from pbp_workbooks import roster as roster_mod
+from pbp_workbooks.base import roster as roster_mod
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 

@@ -18,10 +18,10 @@ import pytest
 from fill import clean_values, fill_openpyxl, issued_allocation, validate_files, workspace_env
 from pandera.errors import SchemaErrors
 
-from pbp_workbooks import schemas
-from pbp_workbooks import spec as spec_mod
-from pbp_workbooks.cli import main
-from pbp_workbooks.validation import frame_row
+from pbp_workbooks.cli.main import main
+from pbp_workbooks.intake import schemas
+from pbp_workbooks.intake.validation import frame_row
+from pbp_workbooks.spec import model as spec_mod
 
 QUARTERLY = spec_mod.load("quarterly")
 ANNUAL = spec_mod.load("annual")
@@ -169,7 +169,7 @@ def test_values_beyond_what_a_column_can_hold_are_out_of_range(issued: tuple[Pat
     (["--help"], False), (["spec", "quarterly"], False), (["spec", "quarterly", "--json"], False),
     (["spec", "quarterly", "--format", "pandera", "--year", YEAR], True)])
 def test_pandas_and_pandera_are_imported_only_when_needed(argv: list[str], imports_pandas: bool) -> None:
-    code = ("import sys\nfrom pbp_workbooks.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n"
+    code = ("import sys\nfrom pbp_workbooks.cli.main import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n"
             "    pass\nprint(sorted({'pandas', 'pandera'} & set(sys.modules)))")
     done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, check=True)
     assert done.stdout.splitlines()[-1] == str(["pandas", "pandera"] if imports_pandas else [])

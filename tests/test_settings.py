@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from pbp_workbooks import ledger as ledger_mod
-from pbp_workbooks.cli import main
-from pbp_workbooks.workspace import Workspace
+from pbp_workbooks.base.workspace import Workspace
+from pbp_workbooks.cli.main import main
+from pbp_workbooks.ledger import store as ledger_mod
 
 # every command that works inside a workspace, with arguments that would otherwise succeed
 COMMANDS = [

@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 
-from pbp_workbooks import rules, spec
-from pbp_workbooks.cli import main
-from pbp_workbooks.errors import SpecError
-from pbp_workbooks.resources import data_dir
+from pbp_workbooks.base.errors import SpecError
+from pbp_workbooks.base.resources import data_dir
+from pbp_workbooks.cli.main import main
+from pbp_workbooks.spec import model as spec
+from pbp_workbooks.spec import rules
 
 GOLDEN = Path(__file__).parent / "golden" / "quarterly-spec.json"
 
@@ -166,7 +167,7 @@ def test_rules_refer_only_to_spec_fields() -> None:
 
 
 def s_params() -> list[str]:
-    from pbp_workbooks.config import Thresholds
+    from pbp_workbooks.base.config import Thresholds
 
     return list(Thresholds().params())
 

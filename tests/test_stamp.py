@@ -21,15 +21,15 @@ import openpyxl
 import pytest
 from xlsx_compare import parts
 
-from pbp_workbooks import annual_samples, samples
-from pbp_workbooks import spec as spec_mod
-from pbp_workbooks.config import Thresholds
-from pbp_workbooks.generate import period_sources, prefill
-from pbp_workbooks.periods import FinancialYear
-from pbp_workbooks.roster import SAMPLE_PROVISIONS
-from pbp_workbooks.stamp import Stamp
-from pbp_workbooks.writer import Identity, WorkbookWriter
-from pbp_workbooks.xlsxwriter_internals import LockedWorkbook, escape_control, excel_serial, legacy_hash
+from pbp_workbooks.base.config import Thresholds
+from pbp_workbooks.base.periods import FinancialYear
+from pbp_workbooks.base.roster import SAMPLE_PROVISIONS
+from pbp_workbooks.demo import annual_samples, samples
+from pbp_workbooks.spec import model as spec_mod
+from pbp_workbooks.workbook.generate import period_sources, prefill
+from pbp_workbooks.workbook.stamp import Stamp
+from pbp_workbooks.workbook.writer import Identity, WorkbookWriter
+from pbp_workbooks.workbook.xlsxwriter_internals import LockedWorkbook, escape_control, excel_serial, legacy_hash
 
 COMMON: dict[str, Any] = {"password": "stamp-pw", "params": Thresholds().params(), "la_name": "Sample & Borough",
                           "contact": "finance@example.gov.uk", "due": date(2025, 10, 31),

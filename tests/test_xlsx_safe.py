@@ -1,4 +1,4 @@
-"""Tests for pbp_workbooks.xlsx_safe: real files only (a third-party corpus and files
+"""Tests for pbp_workbooks.intake.xlsx_safe: real files only (a third-party corpus and files
 built here with zipfile, xlsxwriter and openpyxl), each asserting the code and wording."""
 
 from __future__ import annotations
@@ -25,9 +25,10 @@ from openpyxl.cell.text import InlineFont
 from openpyxl.styles import Protection
 from openpyxl.workbook.defined_name import DefinedName
 
-from pbp_workbooks import xlsx_safe
-from pbp_workbooks.errors import UnreadableFile
-from pbp_workbooks.xlsx_safe import FILE_PROBLEMS, Limits, RawWorkbook, open_workbook, sniff
+from pbp_workbooks.base.errors import UnreadableFile
+from pbp_workbooks.intake import xlsx_safe
+from pbp_workbooks.intake.xlsx_safe import Limits, RawWorkbook, open_workbook, sniff
+from pbp_workbooks.spec import registry
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "third-party"
 
@@ -61,7 +62,7 @@ def read_all(path: Path, limits: Limits = DEFAULT) -> RawWorkbook:
 
 
 def assert_one_line(err: UnreadableFile) -> None:
-    assert err.code in FILE_PROBLEMS, err.code
+    assert err.code in registry.codes("file"), err.code
     assert str(err) == err.reason
     assert "\n" not in err.reason and "\r" not in err.reason
     assert 0 < len(err.reason) < 300, err.reason
@@ -230,7 +231,7 @@ def test_corpus_file_is_read_or_refused_cleanly(name: str) -> None:
     if expected is not None:
         assert code == expected, f"{name}: got {code}, expected {expected}"
     else:
-        assert code is None or code in FILE_PROBLEMS
+        assert code is None or code in registry.codes("file")
 
 
 def test_corpus_contents_of_some_readable_files() -> None:
@@ -975,8 +976,9 @@ def test_sniff_accepts_good_and_refuses_bad(tmp_path: Path, good_xlsx: Path) -> 
 
 
 def test_catalogue_is_well_formed() -> None:
-    assert "F-E099" in FILE_PROBLEMS
-    for code, (title, message) in FILE_PROBLEMS.items():
+    assert "F-E099" in registry.codes("file")
+    for code in sorted(registry.codes("file")):
+        title, message = registry.rule(code).title, registry.rule(code).message
         assert code.startswith("F-E") and len(code) == 6 and code[3:].isdigit()
         assert title and "\n" not in title and "\n" not in message
         assert message.count("{detail}") <= 1
@@ -988,7 +990,7 @@ def test_unexpected_exception_becomes_f_e099(good_xlsx: Path, monkeypatch: pytes
     def boom(text: str) -> str:
         raise ZeroDivisionError("boom\nsecond line")
 
-    monkeypatch.setattr(xlsx_safe, "_unescape", boom)  # used for every text and formula
+    monkeypatch.setattr(xlsx_safe.xml_parts, "_unescape", boom)  # used for every text and formula
     err = refuse(good_xlsx)
     assert err.code == "F-E099" and "(ZeroDivisionError: boom second line)" in err.reason
 

@@ -1,0 +1,130 @@
+"""Per provision and period: issued, received, accepted / with warnings / rejected,
+version, official version, missing, late against the roster's due date. Also the
+official return a status row points at (``Official``) and the words the LA outputs
+show for a provision's status (``status_label``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar
+
+from pbp_workbooks.base import roster as roster_mod
+from pbp_workbooks.base.periods import FinancialYear
+from pbp_workbooks.base.workspace import Workspace
+from pbp_workbooks.ledger.mail_trail import arrivals
+from pbp_workbooks.ledger.store import Ledger, received_for
+from pbp_workbooks.spec import model as spec_mod
+
+# A provision's state for a period, as status_rows gives it.
+STATES = ("accepted", "accepted_with_warnings", "rejected", "missing", "not issued")
+
+
+def periods(quarter: int | None) -> list[tuple[str, int | None]]:
+    if quarter is not None:
+        return [("quarterly", quarter)]
+    out: list[tuple[str, int | None]] = [("quarterly", q) for q in (1, 2, 3, 4)]
+    if "annual" in spec_mod.available():
+        out.append(("annual", None))
+    return out
+
+
+def status_rows(ws: Workspace, fy: FinancialYear, quarter: int | None, today: date | None = None) -> list[dict[str, Any]]:
+    roster = roster_mod.load(ws.roster_path)
+    today = today or datetime.now(UTC).date()
+    rows: list[dict[str, Any]] = []
+    with Ledger(ws.ledger_path) as ledger:
+        for kind, q in periods(quarter):
+            issued = {i.partnership: i for i in ledger.issued_for(kind, str(fy), q)}
+            received: dict[str, list[Any]] = {}
+            for r in received_for(ledger, kind, str(fy), q):
+                received.setdefault(r.partnership or "", []).append(r)
+            due = roster.due(fy, f"Q{q}" if q else "Annual")
+            trail = arrivals(ledger, kind, str(fy), q)
+            for prov in roster.provisions:
+                got = received.get(prov.partnership, [])
+                accepted = [r for r in got if r.status in ("accepted", "accepted_with_warnings")]
+                official = max(accepted, key=lambda r: r.version) if accepted else None
+                latest = max(got, key=lambda r: r.version) if got else None
+                if official is not None:
+                    state = official.status
+                    late = due is not None and date.fromisoformat(official.received_at[:10]) > due
+                elif latest is not None:
+                    state = "rejected"
+                    late = due is not None and today > due
+                else:
+                    state = "missing" if prov.partnership in issued else "not issued"
+                    late = due is not None and today > due and prov.partnership in issued
+                rows.append({
+                    "period": f"{fy} Q{q}" if q else f"{fy} annual", "kind": kind, "year": str(fy), "quarter": q,
+                    "partnership": prov.partnership, "host_school": prov.host_school,
+                    "issued": issued[prov.partnership].issued_at if prov.partnership in issued else None,
+                    "received": len(got), "latest_version": latest.version if latest else None,
+                    "latest_status": latest.status if latest else None,
+                    "official_version": official.version if official else None,
+                    "state": state, "due": due.isoformat() if due else None, "late": bool(late),
+                    "versions": [a.to_json() for a in trail.get(prov.partnership, [])],  # how each arrived
+                })
+    return rows
+
+
+def state_text(row: dict[str, Any]) -> str:
+    """The state of one status row in words, e.g. 'accepted with warnings', 'rejected (v2)'."""
+    if row["state"] == "rejected":
+        return f"rejected (v{row['latest_version']})"
+    return str(row["state"]).replace("_", " ")
+
+
+@dataclass(frozen=True)
+class Official:
+    version: int
+    status: str
+    received_at: str
+    original_name: str
+    archive_path: str
+    sha256: str
+
+
+def status_label(s: dict[str, Any], official: Official | None, what: str) -> str:
+    """The returns-status words shown for a provision (never colour alone)."""
+    late = " (late)" if s["late"] else ""
+    if official is not None:
+        text = ("Accepted with warnings" if official.status == "accepted_with_warnings" else "Accepted") + \
+            f" v{official.version}{late}"
+        if (s["latest_version"] or 0) > official.version:
+            text += f"; v{s['latest_version']} {str(s['latest_status']).replace('_', ' ')}"
+        return text
+    if s["state"] == "rejected":
+        return f"REJECTED (v{s['latest_version']}) – no accepted {what}{late}"
+    if s["state"] == "not issued":
+        return "NOT ISSUED"
+    return f"MISSING{late}"
+
+
+@dataclass
+class ProvisionLine:
+    """One provision's return for a period in a consolidation: its status row and, once one
+    is accepted, the official version (quarterly ``consolidation.Line`` and
+    ``annual_overview.AnnualLine`` add what they read from it)."""
+
+    provision: roster_mod.Provision
+    status: dict[str, Any]  # the status_rows row
+    official: Official | None = field(default=None, kw_only=True)
+    what: ClassVar[str] = "return"  # as the status words name it
+
+    @property
+    def partnership(self) -> str:
+        return self.provision.partnership
+
+    @property
+    def state(self) -> str:
+        """accepted | accepted_with_warnings | rejected | missing | not issued"""
+        return str(self.status["state"])
+
+    def has_data(self) -> bool:
+        """Whether the official return's contents were read (so it counts as accepted)."""
+        raise NotImplementedError
+
+    @property
+    def label(self) -> str:
+        return status_label(self.status, self.official if self.has_data() else None, self.what)
