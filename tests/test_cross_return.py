@@ -130,6 +130,10 @@ def test_the_items_register_is_the_years_register(workspace, tmp_path: Path, cap
     assert ws[SPEC["items_2_partnership_signed"].cell].is_date
     assert ws[SPEC["items_1_amount"].cell].protection.locked and ws[SPEC["items_2_host_signed"].cell].protection.locked
     assert not ws[SPEC["items_3_amount"].cell].protection.locked  # this quarter's items go here
+    # the date prepared may not be before the quarter: Q2's data validation starts on 1 July, not
+    # on Q1's 1 April (issued earlier in the same process)
+    [dv] = [d for d in ws.data_validations.dataValidation if SPEC["date_prepared"].cell in str(d.sqref).split()]
+    assert int(dv.formula1) == (date(2025, 7, 1) - date(1899, 12, 30)).days
     v2 = clean_values(SPEC, 2, ALLOC["2025-26"], seed=37)
     v2 = {k: v for k, v in v2.items() if not k.startswith("items_")}  # carried rows are left as issued
     v2.update({k: v for k, v in v1.items() if k.endswith("_q1") or k.endswith("_budget")})

@@ -434,7 +434,8 @@ class WorkbookWriter:
         return text
 
     def _validation(self, ws: Worksheet, f: Field, lists: Mapping[str, str]) -> None:
-        key = (self.spec.id, self.spec.version, str(self.fy), f.name, lists.get(f.name))
+        # a date's window may follow the quarter (window "period")
+        key = (self.spec.id, self.spec.version, str(self.fy), self.quarter, f.name, lists.get(f.name))
         cached = _VALIDATION_CACHE.get(key)
         if cached is None:
             cached = _VALIDATION_CACHE[key] = self._validation_options(f, lists)
