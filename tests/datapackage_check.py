@@ -11,10 +11,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pbp_workbooks.reports.csv_export import ANNUAL, CATEGORIES, DATAPACKAGE, PARTNERSHIPS
+from pbp_workbooks.reports.csv_export import ANNUAL, CATEGORIES, DATAPACKAGE, PARTNERSHIPS, SLA_REVIEW
 
 MONEY = re.compile(r"-?[0-9]+\.[0-9]{2}")
-TABLES = {t.name: t for t in (CATEGORIES, PARTNERSHIPS, ANNUAL)}
+TABLES = {t.name: t for t in (CATEGORIES, PARTNERSHIPS, ANNUAL, SLA_REVIEW)}
 
 
 def frictionless_validate(package: Path) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import openpyxl
 import pytest
 from datapackage_check import check_package
 
+from pbp_workbooks.base import roster as roster_mod
 from pbp_workbooks.base.periods import FinancialYear
 from pbp_workbooks.base.workspace import Workspace
 from pbp_workbooks.cli.main import main
@@ -94,6 +95,26 @@ def test_demo_runs_the_annual_report_too(demo_dir: tuple[Path, str]) -> None:
         assert text in out, text
 
 
+def test_demo_runs_an_sla_review_round(demo_dir: tuple[Path, str]) -> None:
+    root, out = demo_dir
+    ws = Workspace(root.resolve())
+    rows = [r for r in status_rows(ws, FinancialYear.parse("2025-26"), None) if r["kind"] == "sla-review"]
+    members = roster_mod.load(ws.roster_path).members
+    assert len(rows) == len(members) == len(list((root / "outbox" / "2025-26 SLA review").glob("*.xlsx")))
+    states = [r["state"] for r in rows]
+    partnerships = {r["partnership"] for r in rows}
+    assert states.count("missing") == len(partnerships)  # the last school of each never replies
+    assert states.count("accepted_with_warnings") == 1 and "rejected" not in states
+    assert sorted(r["official_version"] for r in rows if r["official_version"] == 2) == [2]  # corrected
+    wb = openpyxl.load_workbook(root / "reports" / "2025-26 Q2" / "PBP consolidated 2025-26 Q2.xlsx")
+    assert "SLA review" in wb.sheetnames
+    answers = (root / "reports" / "2025-26 Q2" / "PBP consolidated 2025-26 Q2 - sla review.csv").read_text(
+        encoding="utf-8-sig")
+    assert answers.count("statements_vision_answer") == len(members) - len(partnerships)
+    for text in ("[S1/4]", "[S4/4]", "R-E101", "R-W201", "SLA reviews due"):
+        assert text in out, text
+
+
 def test_demo_refuses_a_folder_that_is_not_a_demo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     target = tmp_path / "mine"
     target.mkdir()
@@ -166,7 +187,7 @@ def test_demo_csv_exports_are_a_valid_frictionless_data_package(demo_dir: tuple[
     root, out = demo_dir
     reports = root / "reports" / "2025-26 Q2"
     package = check_package(reports)
-    assert [r["name"] for r in package["resources"]] == ["categories", "partnerships", "annual"]
+    assert [r["name"] for r in package["resources"]] == ["categories", "partnerships", "annual", "sla-review"]
     annual = (reports / "PBP consolidated 2025-26 Q2 - annual.csv").read_text(encoding="utf-8-sig")
     assert ",c,c," in annual  # suppressed counts and shares: declared missing values, not type errors
     assert "reports/2025-26 Q2/datapackage.json" in out

@@ -34,11 +34,20 @@ def old_ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
     return Workspace(root.resolve())
 
 
+# the first release's columns (a later migration may add columns: migration 3 adds ``subject``)
+FIRST_COLUMNS = {
+    "issued": "id, template, template_version, kind, year, quarter, partnership, host_school, urn, token, file_name, "
+              "sha256, issued_at, prefill_json",
+    "received": "id, sha256, original_name, archive_path, received_at, kind, year, quarter, partnership, token, "
+                "version, status, findings_json, values_json",
+}
+
+
 def rows(path: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of the first release's tables, read without pbp's code."""
+    """Every row of the first release's tables, in the first release's columns, read without pbp's code."""
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        return {t: conn.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in ("issued", "received")}
+        return {t: conn.execute(f"SELECT {cols} FROM {t} ORDER BY rowid").fetchall() for t, cols in FIRST_COLUMNS.items()}
     finally:
         conn.close()
 
@@ -89,6 +98,12 @@ def test_a_first_release_workspace_opens_with_everything_kept(old_ws: Workspace,
 
     assert rows(old_ws.ledger_path) == before  # every row, every column, byte for byte
     assert version_of(old_ws.ledger_path) == ledger_mod.SCHEMA_VERSION
+    conn = sqlite3.connect(f"file:{old_ws.ledger_path}?mode=ro", uri=True)
+    try:  # migration 3: every return the first release recorded was issued to a provision (no subject)
+        for table in FIRST_COLUMNS:
+            assert conn.execute(f"SELECT DISTINCT subject FROM {table}").fetchall() == [("",)], table
+    finally:
+        conn.close()
 
 
 def test_a_new_workspace_has_every_migration(workspace: Workspace) -> None:

@@ -86,7 +86,7 @@ def check_layout(published: dict[str, Any], folder: Path, update: bool) -> None:
                          f"version ({', '.join(changed[:5])}): bump [template] version in its spec")
 
 
-@pytest.mark.parametrize("kind", ["quarterly", "annual"])
+@pytest.mark.parametrize("kind", spec.available())
 def test_layout_changes_need_a_new_version(kind: str) -> None:
     """Cells are derived from the spec's order: moving one is a new template version."""
     check_layout(spec.load(kind).to_json(), GOLDEN.parent, bool(os.environ.get("PBP_UPDATE_GOLDEN")))
@@ -112,7 +112,7 @@ def test_the_update_mode_cannot_approve_a_moved_field(tmp_path: Path) -> None:
     check_layout(moved, tmp_path, update=False)
 
 
-@pytest.mark.parametrize("kind", ["quarterly", "annual"])
+@pytest.mark.parametrize("kind", spec.available())
 def test_published_spec_matches_its_golden(kind: str) -> None:
     """`pbp spec KIND --json` as published: any change is reviewed (PBP_UPDATE_GOLDEN=1 rewrites it)."""
     current = spec.load(kind).to_json()

@@ -42,6 +42,9 @@ class Config:
     # reminder drafts about them come from here
     inclusion_head: str = "Head of Inclusion Services"
     inclusion_head_email: str = "inclusion.services@example.gov.uk"
+    # a partnership's SLA review is due when its last review (or, never reviewed, the SLA's start) is
+    # this many months ago or more (toolkit section 2: "reviewed on a regular basis")
+    sla_review_months: int = 12
     password: str = "pbp"
     thresholds: Thresholds = field(default_factory=Thresholds)
     limits: Limits = field(default_factory=Limits)
@@ -71,6 +74,9 @@ finance_contact = "schools.finance@example.gov.uk"
 # send it to this name and address, and reply and reminder drafts about one come from here.
 inclusion_head = "Dr Alex Morgan"
 inclusion_head_email = "inclusion.services@example.gov.uk"
+# A partnership's SLA review is due (pbp status) this many months after its last review,
+# or after the SLA started if it was never reviewed (roster.xlsx, sheet Provisions).
+sla_review_months = 12
 
 [thresholds]
 # A category's variance needs a commentary when it is more than this % of its budget
@@ -132,7 +138,7 @@ def _str(section: dict[str, Any], key: str, default: str, where: str) -> str:
 # Every setting pbp.toml may hold, by section: anything else is a mistake (a misspelt key
 # would otherwise be ignored and its default used without a word).
 KNOWN: dict[str, tuple[str, ...]] = {
-    "la": ("name", "finance_contact", "inclusion_head", "inclusion_head_email"),
+    "la": ("name", "finance_contact", "inclusion_head", "inclusion_head_email", "sla_review_months"),
     "thresholds": tuple(Thresholds.__dataclass_fields__),
     "protection": ("password",),
     "folders": ("outbox", "feedback", "reports", "replies"),
@@ -189,6 +195,7 @@ def _settings(data: dict[str, Any]) -> Config:
         finance_contact=_str(la, "finance_contact", Config.finance_contact, "la"),
         inclusion_head=_str(la, "inclusion_head", Config.inclusion_head, "la"),
         inclusion_head_email=_str(la, "inclusion_head_email", Config.inclusion_head_email, "la"),
+        sla_review_months=_int(la, "sla_review_months", Config.sla_review_months, "la"),
         password=password,
         thresholds=Thresholds(
             variance_commentary_pct=_num(th, "variance_commentary_pct", d.variance_commentary_pct, "thresholds"),

@@ -128,6 +128,7 @@ def parse_quarter(text: str | int) -> int:
     return q
 
 
-def period_folder(year: str, quarter: int | None) -> str:
-    """The name of a period's folder under outbox/, feedback/ and replies/: '2025-26 Q2', '2025-26 Annual'."""
-    return f"{year} {f'Q{quarter}' if quarter else 'Annual'}"
+def period_folder(year: str, quarter: int | None, label: str = "Annual") -> str:
+    """The name of a period's folder under outbox/, feedback/ and replies/: '2025-26 Q2', '2025-26 Annual'
+    ('2025-26 SLA review' for a yearly return whose spec names its period so: ``Spec.period_label``)."""
+    return f"{year} {f'Q{quarter}' if quarter else label}"

@@ -21,6 +21,7 @@ from pbp_workbooks.base.addresses import EMAIL
 from pbp_workbooks.base.errors import ConfigError, UsageError
 from pbp_workbooks.base.money import format_gbp, parse_text_number, to_decimal
 from pbp_workbooks.base.periods import FinancialYear
+from pbp_workbooks.base.printing import Page, Printing, print_setup
 
 
 @dataclass(frozen=True)
@@ -30,8 +31,7 @@ class Column:
     kind: str  # text | email | urn | year | period | date | money | count | key_stages
     required: bool
     help: str  # what to enter, for the Instructions sheet
-    # a column added in a later version: a roster without it is read as if it were empty
-    may_be_absent: bool = False
+    may_be_absent: bool = False  # a column added in a later release: a roster without it is read as all blank
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,12 @@ SHEETS: tuple[SheetDef, ...] = (
                  Column("Provision name", "provision", "text", True, "The provision's name, as printed on its workbooks."),
                  Column("Finance contact email", "contact_email", "email", False,
                         "Who fills in the returns at the host school: reminders (pbp chase) are addressed to it."),
+                 Column("SLA start date", "sla_start", "date", False,
+                        "When the partnership's Service Level Agreement with the host school started (toolkit "
+                        "section 2).", may_be_absent=True),
+                 Column("SLA last reviewed", "sla_reviewed", "date", False,
+                        "When the partnership last reviewed its SLA (toolkit section 2: 'reviewed on a regular "
+                        "basis'). pbp status lists the SLA reviews that are due.", may_be_absent=True),
                  Column("Key stages served", "key_stages", "key_stages", False,
                         "The key stages the provision is for. A return reporting pupils placed outside them, with no "
                         "placement outside key stage recorded, gets a warning. Blank: not checked.", may_be_absent=True),
@@ -131,6 +137,8 @@ class Provision:
     urn: str
     provision: str
     contact_email: str | None = None
+    sla_start: date | None = None
+    sla_reviewed: date | None = None
     key_stages: tuple[str, ...] | None = None  # e.g. ("KS1", "KS2"); None: not recorded
 
 
@@ -191,15 +199,15 @@ def key_stage_text(stages: tuple[str, ...] | None) -> str | None:
 
 SAMPLE_PROVISIONS = [
     Provision("North", "Northfield Primary School", "990101", "The Harbour (North PBP)", "bursar@northfield.example.sch.uk",
-              ("EYFS", "KS1", "KS2")),
+              date(2023, 9, 1), date(2026, 7, 10), ("EYFS", "KS1", "KS2")),
     Provision("East", "Eastgate Community Primary", "990202", "Rainbow Room (East PBP)", "finance@eastgate.example.sch.uk",
-              ("KS1", "KS2")),
+              date(2023, 9, 1), date(2024, 6, 20), ("KS1", "KS2")),
     Provision("South", "Southmead C of E Primary", "990303", "The Lighthouse (South PBP)", "sbm@southmead.example.sch.uk",
-              ("KS2",)),
+              date(2024, 4, 1), None, ("KS2",)),
     Provision("West", "Westbrook Junior School", "990404", "Oak Tree Base (West PBP)", "office@westbrook.example.sch.uk",
-              ("KS2",)),
+              date(2023, 9, 1), date(2026, 10, 2), ("KS2",)),
     Provision("Central", "St Anne's Catholic Primary", "990505", "The Nest (Central PBP)", "finance@stannes.example.sch.uk",
-              ("EYFS", "KS1", "KS2")),
+              None, None, ("EYFS", "KS1", "KS2")),
 ]
 SAMPLE_ALLOCATIONS = {
     "North": ("398500.00", "412500.00", "420750.00"),
@@ -209,6 +217,8 @@ SAMPLE_ALLOCATIONS = {
     "Central": ("466300.00", "482150.00", "491800.00"),
 }
 SAMPLE_YEARS = ("2024-25", "2025-26", "2026-27")
+ROSTER_PRINTING = Printing("roster.xlsx", f"financial years {SAMPLE_YEARS[0]} to {SAMPLE_YEARS[-1]}",
+                           "PBP roster: provisions, allocations, due dates, member schools")
 _MEMBER_NAMES = ["Ashdown", "Birchwood", "Cedar Park", "Dovecote", "Elmhurst", "Foxley", "Greenacre"]
 
 
@@ -217,8 +227,8 @@ def sample_rows(due_dates: Mapping[tuple[str, str], date] | None = None) -> dict
     due_dates = due_dates or {}
     rows: dict[str, list[list[Any]]] = {sd.name: [] for sd in SHEETS}
     for p in SAMPLE_PROVISIONS:
-        rows["Provisions"].append([p.partnership, p.host_school, p.urn, p.provision, p.contact_email,
-                                   key_stage_text(p.key_stages)])
+        rows["Provisions"].append([p.partnership, p.host_school, p.urn, p.provision, p.contact_email, p.sla_start,
+                                   p.sla_reviewed, key_stage_text(p.key_stages)])
         for y, amount in zip(SAMPLE_YEARS, SAMPLE_ALLOCATIONS[p.partnership], strict=True):
             rows["Allocations"].append([p.partnership, y, Decimal(amount)])
     for y in SAMPLE_YEARS:
@@ -295,6 +305,7 @@ def write_sample(path: Path, due_dates: Mapping[tuple[str, str], date] | None = 
                     ws.write_number(r, c, value)
         ws.freeze_panes(1, 0)
         ws.autofilter(0, 0, len(data[sd.name]), len(columns) - 1)
+        print_setup(ws, ROSTER_PRINTING, Page((0, 0)))  # the headings repeat on every page
     wb.close()
 
 
@@ -322,9 +333,7 @@ def _write_instructions(wb: Any) -> None:
         elif line:
             ws.merge_range(r, 0, r, 2, line, wrap)
             ws.set_row(r, 15 * (1 + len(line) // 150))
-    ws.set_paper(9)  # A4, landscape, one page wide
-    ws.set_landscape()
-    ws.fit_to_pages(1, 0)
+    print_setup(ws, ROSTER_PRINTING, Page((0, 0)))
     ws.activate()
 
 
@@ -509,7 +518,7 @@ def _read_rows(fname: str, sd: SheetDef, grid: list[list[Any]], problems: list[P
                                     (SHEETS.index(sd), 1, 0)))
         else:
             index[col.key] = header.index(col.heading.casefold())
-    if len(index) < len([c for c in sd.columns if not c.may_be_absent]):
+    if len(index) < sum(not c.may_be_absent for c in sd.columns):
         return []  # its rows cannot be read without every column
     out: list[dict[str, Any]] = []
     for r, raw in enumerate(rows, start=2):
@@ -517,7 +526,7 @@ def _read_rows(fname: str, sd: SheetDef, grid: list[list[Any]], problems: list[P
             continue
         rec: dict[str, Any] = {"_row": r}
         for col in sd.columns:
-            if col.key not in index:
+            if col.key not in index:  # a column that may be absent, and is
                 rec[col.key] = None
                 continue
             c = index[col.key]
@@ -566,7 +575,7 @@ def _assemble(tables: dict[str, list[dict[str, Any]]], path: Path, problems: lis
         elif rec["urn"] is not None:
             seen_urn[rec["urn"]] = rec["_row"]
         provisions.append(Provision(rec["partnership"], rec["host_school"], rec["urn"], rec["provision"],
-                                    rec["contact_email"], rec["key_stages"]))
+                                    rec["contact_email"], rec["sla_start"], rec["sla_reviewed"], rec["key_stages"]))
     if not provisions and not any(p.where.startswith(f"{fname}, sheet Provisions") for p in problems):
         problems.append(Problem(f"{fname}, sheet Provisions", "no provisions listed: add a row per partnership",
                                 (0, 1, 0)))

@@ -23,6 +23,7 @@ COMMANDS = {
     "spec": "print a template's fields (defined names, cells, types, rules), or its field rules as a pandera schema",
     "roster": "check roster.xlsx: every problem with its sheet and cell, or what it holds",
     "consolidate": "build the LA consolidated workbook, headteacher summaries and CSV for a period",
+    "report": "write the partnership termly reports or the Schools Forum annual report (and PDFs with --pdf)",
     "demo": "run the whole loop on sample data in a new folder (init, generate, fill, ingest, consolidate)",
 }
 

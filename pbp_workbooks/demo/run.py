@@ -8,9 +8,11 @@ annual report: generate it for the year (Q4 is not in the demo, so nothing is pr
 from it) -> partnerships fill it in (``annual_samples.filled_values``), one with pupils by
 gender that do not add up -> ingest -> that partnership corrects its feedback workbook ->
 ingest -> consolidate without --quarter: the LA workbook gains the annual overview and
-each headteacher summary an Annual sheet. Last, the Q3 returns arrive by email
+each headteacher summary an Annual sheet. Then the SLA review round (demo_sla.py): a
+review to every member school, answers ingested, consolidated. Last, the Q3 returns arrive by email
 (``demo_mailbox``): ingested from .eml files, answered with reply drafts, and the missing
-and rejected ones chased with reminder drafts.
+and rejected ones chased with reminder drafts. Then the reports: the partnerships' termly
+reports for Q2 and the Schools Forum report for the year (PDFs too with ``--pdf``).
 
 Schools' answers are typed into the issued workbooks by defined name with openpyxl,
 as a person with Excel would fill the yellow cells. Values come from
@@ -42,6 +44,7 @@ from pbp_workbooks.reports.status import state_text
 from pbp_workbooks.spec import model as spec_mod
 from pbp_workbooks.spec.findings import FileReport
 from pbp_workbooks.spec.model import Spec
+from pbp_workbooks.spec.recipients import whose
 
 MARKER = ".pbp-demo"
 YEAR = "2025-26"
@@ -212,7 +215,7 @@ def init_workspace(root: Path) -> Workspace:
     return ws
 
 
-def run_demo(root: Path, say: Callable[[str], None] | None = None) -> int:
+def run_demo(root: Path, say: Callable[[str], None] | None = None, *, pdf: bool = False) -> int:
     from pbp_workbooks.intake.ingest import ingest
     from pbp_workbooks.reports.consolidate import consolidate
     from pbp_workbooks.reports.status import status_rows
@@ -310,10 +313,16 @@ def run_demo(root: Path, say: Callable[[str], None] | None = None) -> int:
     out("")
     annual = run_annual(ws, root, fy, out, rel)
     out("")
+    from pbp_workbooks.demo.sla import run_sla
+
+    reviews = run_sla(ws, root, fy, out, rel, RETURNS)
+    out("")
     from pbp_workbooks.demo.mailbox import run_mailbox
 
     q2_final = {p: {**v, **(PROBLEMS[p][1] if p in PROBLEMS else {})} for p, v in q2_values.items()}
     mailbox = run_mailbox(ws, root, fy, q2_final, out, rel)
+    out("")
+    made = run_reports(ws, fy, out, rel, pdf=pdf)
     out("")
     out("Where everything is:")
     out(f"  {rel(ws.folder('outbox'))}/                  the workbooks the LA issued (Q1, Q2)")
@@ -330,14 +339,39 @@ def run_demo(root: Path, say: Callable[[str], None] | None = None) -> int:
     for p in annual.csv[2:]:
         out(f"  {rel(p)}")
     out(f"  {RETURNS}/{fy} Annual/ (and '{fy} Annual corrected/')  the annual reports the partnerships sent")
+    out(f"  {rel(reviews.workbook)}  sheet 'SLA review'; {rel(reviews.csv[-1])}: every answer")
+    out(f"  {RETURNS}/{fy} SLA review/  the SLA reviews the member schools sent")
     out(f"  {rel(mailbox)}/  the Q3 returns as they arrived: emails (.eml) saved from the LA's mailbox")
     out(f"  {rel(ws.folder('replies'))}/{fy} Q3/  reply and reminder drafts (.eml): open one in Outlook or Thunderbird "
         "and it is ready to send")
+    out(f"  {rel(made[0].parent)}/  the partnerships' termly reports for {fy} Q2 (toolkit sections 1, 5 and 7)")
+    out(f"  {rel(made[-1])}  the annual report to Schools Forum on spend and impact"
+        + ("" if pdf else "  (pbp demo --pdf also prints each report to PDF)"))
     out(f"Done in {time.monotonic() - started:.1f} s. Try: cd {root} && pbp status --year {YEAR} --quarter 3 --trail")
     return 0
 
 
 PUBLISHED = ("Annual KPIs", "Annual pupils", "Annual delivery")
+
+
+def run_reports(ws: Workspace, fy: FinancialYear, out: Callable[[str], None], rel: Callable[[Any], str], *,
+                pdf: bool = False) -> list[Path]:
+    """The reports (steps R1-R2): the partnerships' termly reports for Q2 and the Schools Forum report."""
+    from pbp_workbooks.reports.report_make import forum_report, partnership_reports
+    from pbp_workbooks.reports.report_pdf import to_pdf
+
+    _data, written = partnership_reports(ws, fy, 2)
+    out(f"[R1/2] pbp report partnership --year {fy} --quarter 2: {len(written)} termly reports for the partnerships "
+        f"and their host schools' governing bodies in {rel(written[0].parent)}/")
+    forum, path = forum_report(ws, fy)
+    n = len(forum.lines)
+    out(f"[R2/2] pbp report schools-forum --year {fy}: KPIs and pupils from {sum(1 for x in forum.lines if x.kpis)} "
+        f"of {n} annual reports; no Q4 return in the demo, so the year-end money is blank and says so: {rel(path)}")
+    written.append(path)
+    if pdf:
+        pdfs = to_pdf(written)
+        out(f"        --pdf: {len(pdfs)} PDFs printed by LibreOffice beside the workbooks")
+    return written
 
 
 def run_annual(ws: Workspace, root: Path, fy: FinancialYear, out: Callable[[str], None],
@@ -426,7 +460,7 @@ def _issued(paths: list[Path], partnership: str) -> Path:
 
 def _print_reports(out: Callable[[str], None], reports: list[FileReport], rel: Callable[[Any], str]) -> None:
     for r in reports:
-        who = r.identity["partnership"] if r.identity else "?"
+        who = whose(r.identity) if r.identity else "?"
         version = f" v{r.extra['version']}" if r.extra.get("version") else ""
         out(f"        {'OK  ' if r.ok else 'FAIL'} {who:<8} {r.status.replace('_', ' ')}{version}")
         for f in r.findings:

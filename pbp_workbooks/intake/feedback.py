@@ -76,8 +76,7 @@ def draft(ws: Workspace, ledger: Ledger | None, checked: Checked, roster: Roster
     due = None
     try:
         roster = roster or load_roster(ws.roster_path)
-        due = roster.due(FinancialYear.parse(identity.financial_year),
-                         f"Q{identity.quarter}" if identity.quarter else "Annual")
+        due = roster.due(FinancialYear.parse(identity.financial_year), data.spec.period_name(identity.quarter))
     except PbpError:  # a roster problem must not stop feedback being written
         due = None
     marks = [Mark(f.name if f.name in data.spec.by_name else None, f.code, f.severity, f.message,

@@ -33,6 +33,7 @@ from pbp_workbooks.base.errors import ConfigError, Interrupted, PbpError, Unread
 from pbp_workbooks.base.filenames import fit as _fit
 from pbp_workbooks.base.filenames import safe_file_name
 from pbp_workbooks.base.interrupts import pause_point, sigint_ignored
+from pbp_workbooks.base.periods import period_folder
 from pbp_workbooks.base.roster import Roster
 from pbp_workbooks.base.roster import load as load_roster
 from pbp_workbooks.base.workspace import Workspace
@@ -279,8 +280,8 @@ def _draft(ws: Workspace, ledger: Ledger, item: Incoming, checked: Checked, rost
     ident = _identity(checked)
     if checked.data is None or not checked.report.findings or ident is None:
         return None
-    _kind, year, quarter, _partnership, _token = ident
-    folder = ws.folder("feedback") / f"{year} {'Q' + str(quarter) if quarter else 'Annual'}"
+    year, quarter = ident[1], ident[2]
+    folder = ws.folder("feedback") / period_folder(year, quarter, checked.data.spec.period_label)
     assert item.sha256 is not None
     draft = _Draft(folder / f".draft-{n}-{item.sha256[:12]}.{os.getpid()}.tmp", folder,
                    draft_feedback(ws, ledger, checked, roster))
@@ -309,7 +310,7 @@ def _duplicate(item: Incoming, prev: Received) -> FileReport:
     identity = None
     if prev.partnership:
         identity = {"kind": prev.kind, "year": prev.year, "quarter": prev.quarter, "partnership": prev.partnership,
-                    "token": prev.token}
+                    "token": prev.token, **({"urn": prev.subject} if prev.subject else {})}
     return FileReport(item.display, prev.status, identity, findings,
                       {"duplicate_of": prev.original_name, "version": prev.version, "received_at": prev.received_at,
                        "sha256": prev.sha256, "archived": prev.archive_path, "new": False})
@@ -322,19 +323,21 @@ def _roster_or_none(ws: Workspace) -> Roster | None:
         return None
 
 
-def _identity(checked: Checked) -> tuple[str, str, int | None, str, str] | None:
-    """(kind, year, quarter, partnership, token) the file is recorded under, if it has one."""
+def _identity(checked: Checked) -> tuple[str, str, int | None, str, str, str] | None:
+    """(kind, year, quarter, partnership, token, subject) the file is recorded under, if it has
+    one; the subject is the member school's URN for a return issued to each member school."""
     report, data = checked.report, checked.data
     ident = report.identity if data is not None else None
     if data is None or ident is None or any(f.code in ("T-E003", "T-E004") for f in report.findings):
         return None
-    return data.spec.kind, ident["year"], ident["quarter"], ident["partnership"], ident["token"]
+    subject = str(ident.get("urn") or "") if data.spec.per_school else ""
+    return data.spec.kind, ident["year"], ident["quarter"], ident["partnership"], ident["token"], subject
 
 
 def _record(ws: Workspace, ledger: Ledger, item: Incoming, checked: Checked) -> None:
     report, data = checked.report, checked.data
     assert item.sha256 is not None and item.archived is not None
-    kind, year, quarter, partnership, token = _identity(checked) or (None, None, None, None, None)
+    kind, year, quarter, partnership, token, subject = _identity(checked) or (None, None, None, None, None, "")
     values_json = None
     if data is not None:
         values_json = json.dumps({k: _json_value(v) for k, v in data.values.items()}, sort_keys=True)
@@ -348,7 +351,8 @@ def _record(ws: Workspace, ledger: Ledger, item: Incoming, checked: Checked) -> 
         transaction: a second ingest that is recording the same file meanwhile shows none."""
         nonlocal feedback_path
         if draft is not None:
-            name = _fit(safe_file_name(f"{partnership} v{version} feedback - {Path(item.original_name).stem}")) + ".xlsx"
+            who = f"{partnership} - {report.identity['host_school']}" if subject and report.identity else partnership
+            name = _fit(safe_file_name(f"{who} v{version} feedback - {Path(item.original_name).stem}")) + ".xlsx"
             os.replace(draft.path, draft.folder / name)
             feedback_path = draft.folder / name
 
@@ -357,7 +361,7 @@ def _record(ws: Workspace, ledger: Ledger, item: Incoming, checked: Checked) -> 
         archive_path=str(item.archived.relative_to(ws.root)), kind=kind, year=year, quarter=quarter,
         partnership=partnership, token=token, status=report.status,
         findings_json=json.dumps([_finding_dict(f) for f in report.findings]), values_json=values_json,
-        before_insert=feedback)
+        subject=subject or "", before_insert=feedback)
     if not new:  # another ingest recorded the same bytes a moment ago
         item.report = _duplicate(item, rec)
         return

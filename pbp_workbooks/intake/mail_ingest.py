@@ -167,7 +167,9 @@ class Mailroom:
             folder, name = UNIDENTIFIED, f"reply - {stem} {letter.item.sha256[:8]}"
         else:
             ident = first.identity
-            folder = period_folder(ident["year"], ident.get("quarter"))
+            kind = ident.get("kind") or "quarterly"
+            label = spec_mod.load(kind).period_label if kind in spec_mod.available() else "Annual"
+            folder = period_folder(ident["year"], ident.get("quarter"), label)
             version = first.extra.get("version")
             name = f"{ident['partnership']}{f' v{version}' if version else ''} reply - {stem}"
         return self.ws.folder("replies") / folder / (fit(safe_file_name(name)) + ".eml")
@@ -242,9 +244,12 @@ def _outcome(a: Incoming, roster: Roster | None) -> drafts.Outcome:
         title = spec_mod.load(kind).short_title if kind in spec_mod.available() else "return"
         prov = roster.provision(ident["partnership"]) if roster is not None else None
         whom = f"{prov.provision}, {prov.host_school}" if prov is not None else ident["partnership"]
+        if kind in spec_mod.available() and spec_mod.load(kind).per_school and ident.get("host_school"):
+            whom = f"{ident['host_school']} ({ident['partnership']})"  # a member school's own return
         what = f"the {title} {year}{f' Q{quarter}' if quarter else ''} for {whom}"
         if roster is not None:
-            due = roster.due(FinancialYear.parse(year), f"Q{quarter}" if quarter else "Annual")
+            due = roster.due(FinancialYear.parse(year), spec_mod.load(kind).period_name(quarter)
+                             if kind in spec_mod.available() else f"Q{quarter}" if quarter else "Annual")
     feedback = report.extra.get("feedback")
     return drafts.Outcome(a.name or Path(a.display).name, report, what, due, Path(feedback) if feedback else None)
 

@@ -135,18 +135,28 @@ def arrival_line(v: dict[str, Any]) -> str:
 
 def arrivals(ledger: Ledger, kind: str, year: str, quarter: int | None) -> dict[str, list[Arrival]]:
     """Per partnership, each version of the period's returns in order, with the first email it came in."""
+    out: dict[str, list[Arrival]] = {}
+    for (partnership, _subject), found in arrivals_by_subject(ledger, kind, year, quarter).items():
+        out.setdefault(partnership, []).extend(found)
+    return out
+
+
+def arrivals_by_subject(ledger: Ledger, kind: str, year: str, quarter: int | None
+                        ) -> dict[tuple[str, str], list[Arrival]]:
+    """As ``arrivals``, per (partnership, subject): a return issued to each member school has its
+    own versions (ledger migration 3)."""
     rows = ledger.conn.execute(
-        "SELECT r.partnership, r.version, r.status, r.received_at, r.original_name, m.sender, m.sender_name,"
-        " m.sent_at, m.subject, a.attachment_name, m.original_name AS message_file"
+        "SELECT r.partnership, r.subject AS recipient, r.version, r.status, r.received_at, r.original_name, m.sender,"
+        " m.sender_name, m.sent_at, m.subject, a.attachment_name, m.original_name AS message_file"
         " FROM received r"
         " LEFT JOIN message_attachments a ON a.received = r.id"
         " AND a.message = (SELECT MIN(message) FROM message_attachments WHERE received = r.id)"
         " LEFT JOIN messages m ON m.id = a.message"
-        " WHERE r.kind = ? AND r.year = ? AND r.quarter IS ? ORDER BY r.partnership, r.version",
+        " WHERE r.kind = ? AND r.year = ? AND r.quarter IS ? ORDER BY r.partnership, r.subject, r.version",
         (kind, year, quarter)).fetchall()
-    out: dict[str, list[Arrival]] = {}
+    out: dict[tuple[str, str], list[Arrival]] = {}
     for r in rows:
-        out.setdefault(r["partnership"], []).append(Arrival(
+        out.setdefault((r["partnership"], r["recipient"]), []).append(Arrival(
             r["partnership"], r["version"], r["status"], r["received_at"], r["original_name"], r["sender"],
             r["sender_name"], r["sent_at"], r["subject"], r["attachment_name"], r["message_file"]))
     return out

@@ -103,12 +103,27 @@ CREATE INDEX IF NOT EXISTS message_attachments_received ON message_attachments (
 """
 
 
+# Migration 3, returns issued to each member school (the SLA review, issue 16): ``subject`` is the
+# school a workbook is for when its spec is issued per member school (the school's URN), and ''
+# for the returns issued once per provision. Versions are counted per partnership and subject.
+SUBJECT_SCHEMA = """
+ALTER TABLE issued ADD COLUMN subject TEXT NOT NULL DEFAULT '';
+ALTER TABLE received ADD COLUMN subject TEXT NOT NULL DEFAULT '';
+DROP INDEX IF EXISTS received_version;
+CREATE UNIQUE INDEX received_version ON received (kind, year, quarter, partnership, subject, version);
+DROP INDEX IF EXISTS issued_period;
+CREATE INDEX issued_period ON issued (kind, year, quarter, partnership, subject);
+"""
+
+
 Migration = tuple[int, str, str | Callable[[sqlite3.Connection], None]]
 
 # (number, what it adds, SQL or a function). Append only; numbers run 1, 2, 3 ...
 MIGRATIONS: list[Migration] = [
     (1, "issued and received workbooks (the first release's schema)", BASELINE),
     (2, "the email trail: messages ingested and the workbooks attached to them", EMAIL_TRAIL_SCHEMA),
+    (3, "returns issued to each member school: the school (subject) of an issued and a received workbook",
+     SUBJECT_SCHEMA),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
@@ -184,6 +199,7 @@ class Issued:
     sha256: str
     issued_at: str
     prefill_json: str = "{}"
+    subject: str = ""  # the member school's URN for a return issued per member school, else ''
 
 
 DEFAULT_TIMEOUT = 30.0  # seconds to wait for another command that holds the ledger
@@ -283,9 +299,10 @@ class Ledger:
         with self.transaction() as c:
             c.executemany(
                 "INSERT INTO issued (template, template_version, kind, year, quarter, partnership, host_school,"
-                " urn, token, file_name, sha256, issued_at, prefill_json) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " urn, token, file_name, sha256, issued_at, prefill_json, subject)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [(r.template, r.template_version, r.kind, r.year, r.quarter, r.partnership, r.host_school,
-                  r.urn, r.token, r.file_name, r.sha256, r.issued_at, r.prefill_json) for r in rows],
+                  r.urn, r.token, r.file_name, r.sha256, r.issued_at, r.prefill_json, r.subject) for r in rows],
             )
             if before_commit is not None:
                 before_commit()
@@ -301,6 +318,7 @@ class Ledger:
         row = self.conn.execute(
             "SELECT later.* FROM issued AS old JOIN issued AS later ON later.kind = old.kind AND later.year = old.year"
             " AND later.quarter IS old.quarter AND later.partnership = old.partnership COLLATE NOCASE"
+            " AND later.subject = old.subject"
             " AND later.id > old.id WHERE old.token = ? ORDER BY later.id DESC LIMIT 1", (token,)).fetchone()
         return None if row is None else _issued(row)
 
@@ -331,6 +349,7 @@ class Received:
     status: str
     findings_json: str
     values_json: str | None
+    subject: str = ""  # as Issued.subject
 
 
 def _received(row: sqlite3.Row) -> Received:
@@ -344,7 +363,7 @@ def received_by_sha(conn: sqlite3.Connection, sha256: str) -> Received | None:
 
 def record_received(ledger: Ledger, *, sha256: str, original_name: str, archive_path: str, kind: str | None,
                     year: str | None, quarter: int | None, partnership: str | None, token: str | None,
-                    status: str, findings_json: str, values_json: str | None,
+                    status: str, findings_json: str, values_json: str | None, subject: str = "",
                     before_insert: Callable[[int | None], object] | None = None) -> tuple[Received, bool]:
     """Record a received file once. Returns (record, new). The check for the same bytes
     and the next version number are taken inside one write transaction, so two
@@ -359,15 +378,16 @@ def record_received(ledger: Ledger, *, sha256: str, original_name: str, archive_
         version = None
         if partnership is not None:
             row = c.execute("SELECT MAX(version) FROM received WHERE kind IS ? AND year IS ? AND quarter IS ?"
-                            " AND partnership IS ?", (kind, year, quarter, partnership)).fetchone()
+                            " AND partnership IS ? AND subject = ?", (kind, year, quarter, partnership, subject)
+                            ).fetchone()
             version = (row[0] or 0) + 1
         if before_insert is not None:
             before_insert(version)
         cur = c.execute(
             "INSERT INTO received (sha256, original_name, archive_path, received_at, kind, year, quarter, partnership,"
-            " token, version, status, findings_json, values_json) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " token, version, status, findings_json, values_json, subject) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (sha256, original_name, archive_path, now(), kind, year, quarter, partnership, token, version, status,
-             findings_json, values_json))
+             findings_json, values_json, subject))
         row = c.execute("SELECT * FROM received WHERE id = ?", (cur.lastrowid,)).fetchone()
         return _received(row), True
 
@@ -378,10 +398,12 @@ def received_for(ledger: Ledger, kind: str, year: str, quarter: int | None) -> l
     return [_received(r) for r in rows]
 
 
-def official(ledger: Ledger, kind: str, year: str, quarter: int | None, partnership: str) -> Received | None:
-    """The latest accepted version: the LA's official return for that provision and period."""
+def official(ledger: Ledger, kind: str, year: str, quarter: int | None, partnership: str,
+             subject: str = "") -> Received | None:
+    """The latest accepted version: the LA's official return for that provision (or member
+    school: ``subject``) and period."""
     row = ledger.conn.execute(
-        "SELECT * FROM received WHERE kind = ? AND year = ? AND quarter IS ? AND partnership = ?"
+        "SELECT * FROM received WHERE kind = ? AND year = ? AND quarter IS ? AND partnership = ? AND subject = ?"
         " AND status IN ('accepted', 'accepted_with_warnings') ORDER BY version DESC LIMIT 1",
-        (kind, year, quarter, partnership)).fetchone()
+        (kind, year, quarter, partnership, subject)).fetchone()
     return None if row is None else _received(row)

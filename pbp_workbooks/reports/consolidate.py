@@ -8,7 +8,8 @@ Outputs (``consolidate``), in ``reports/<year> Q<n>/`` unless ``--out`` says oth
   (surplus plans, possible claw-back), Placements, Returns status, Data quality, About
   (la_workbook.py; with the annual overview, also its published sheets: annual_sheets.py);
 - two tidy CSV files for BI tools (``... - categories.csv``, ``... - partnerships.csv``),
-  and ``... - annual.csv`` with the annual overview, described by ``datapackage.json``
+  ``... - annual.csv`` with the annual overview and ``... - sla review.csv`` with the year's SLA
+  reviews (sla.py), described by ``datapackage.json``
   (a Frictionless Data Package: types, constraints, keys; csv_export.py);
 - a headteacher summary workbook per partnership (``summary - <Partnership>.xlsx``,
   see summary.py).
@@ -30,6 +31,7 @@ from pbp_workbooks.reports.csv_export import (
     ANNUAL,
     CATEGORIES,
     PARTNERSHIPS,
+    SLA_REVIEW,
     annual_rows,
     partnership_rows,
     write_csv,
@@ -66,15 +68,22 @@ def consolidate(ws: Workspace, fy: FinancialYear, quarter: int | None = None, ou
     folder = output_folder(ws, fy, data.quarter, out)
     stem = f"PBP consolidated {data.period}"
     csv_paths = [folder / f"{stem} - categories.csv", folder / f"{stem} - partnerships.csv"]
+    tables = [CATEGORIES, PARTNERSHIPS]
     if data.annual is not None:
         csv_paths.append(folder / f"{stem} - annual.csv")
+        tables.append(ANNUAL)
+    if data.sla is not None:
+        csv_paths.append(folder / f"{stem} - sla review.csv")
+        tables.append(SLA_REVIEW)
     rows = category_rows(data)
     workbook = write_workbook(data, folder / f"{stem}.xlsx", [p.name for p in csv_paths], rows)
     write_csv(csv_paths[0], CATEGORIES, rows)
     write_csv(csv_paths[1], PARTNERSHIPS, partnership_rows(data))
     if data.annual is not None:
         write_csv(csv_paths[2], ANNUAL, annual_rows(data))
-    datapackage = write_datapackage(folder, data, list(zip((CATEGORIES, PARTNERSHIPS, ANNUAL), csv_paths, strict=False)))
+    if data.sla is not None:
+        write_csv(csv_paths[-1], SLA_REVIEW, data.sla.answer_rows())
+    datapackage = write_datapackage(folder, data, list(zip(tables, csv_paths, strict=True)))
     written: list[Path] = []
     if summaries:
         written = write_summaries(data, folder, progress=progress)

@@ -29,6 +29,8 @@ from pbp_workbooks.base.workspace import Workspace
 from pbp_workbooks.ledger.store import Ledger, Received, received_for
 from pbp_workbooks.reports.annual_overview import ANNUAL, AnnualOverview, load_annual
 from pbp_workbooks.reports.figures import Figures, recompute, sum_known
+from pbp_workbooks.reports.sla import KIND as SLA
+from pbp_workbooks.reports.sla import SlaOverview, load_sla
 from pbp_workbooks.reports.status import Official, ProvisionLine, status_rows
 from pbp_workbooks.spec import model as spec_mod
 from pbp_workbooks.spec.model import Spec
@@ -62,6 +64,7 @@ class Consolidation:
     findings: list[dict[str, Any]]  # the data-quality log, one row per finding
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
     annual: AnnualOverview | None = None  # the year's accepted annual reports, when asked for and there are any
+    sla: SlaOverview | None = None  # the year's SLA reviews from the member schools, when any were issued
 
     @property
     def period(self) -> str:
@@ -193,8 +196,11 @@ def load(ws: Workspace, fy: FinancialYear, quarter: int | None = None, *, annual
             findings.extend(_finding_rows(_received_row(raw), "unidentified file", None))
         overview = load_annual(ledger, fy, provisions, [r for r in all_status if r["kind"] == ANNUAL]) \
             if annual else None
+        sla = load_sla(ledger, fy, all_status, roster_mod.load(ws.roster_path).provisions,
+                       datetime.now(UTC).date(), cfg.sla_review_months) \
+            if any(r["kind"] == SLA and (r["issued"] or r["received"]) for r in all_status) else None
     return Consolidation(ws.root, cfg.la_name, fy, quarter, quarters, cfg.thresholds, spec, provisions, lines, status,
-                         findings, annual=overview)
+                         findings, annual=overview, sla=sla)
 
 
 def _finding_rows(rec: Received, period: str, official_version: int | None) -> list[dict[str, Any]]:

@@ -211,6 +211,18 @@ ANNUAL = Table("annual", "The year's annual reports: pupils, delivery and KPIs b
     Column("kpi_status", "text", "Whether the KPI target was met"),
 ))
 
+SLA_REVIEW = Table("sla-review", "The year's SLA reviews (toolkit Appendix 1): every answer each member school gave", (
+    Column("year", "year", "Review year (financial year), e.g. 2025-26", required=True),
+    Column("partnership", "text", "Partnership name", required=True),
+    Column("school", "text", "The member school that answered", required=True),
+    Column("urn", "urn", "The member school's unique reference number", required=True),
+    Column("question_key", "text", "The question, as a stable key (the workbook's defined name)", required=True),
+    Column("question", "text", "The question or statement, as the workbook asks it", required=True),
+    Column("answer", "text", "The school's answer: one of the five for a statement, else its own words",
+           required=True),
+    Column("version", "version", "The official (latest accepted) version of the school's review"),
+), primary_key=("year", "urn", "question_key"))
+
 
 
 def partnership_rows(c: Consolidation) -> list[dict[str, Any]]:

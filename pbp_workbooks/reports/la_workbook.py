@@ -30,6 +30,7 @@ from pbp_workbooks.reports.sheets import (
     RAG_FILLS,
     Book,
     Col,
+    Printing,
     cell,
     col_range,
     flag_overspend,
@@ -41,6 +42,7 @@ from pbp_workbooks.reports.sheets import (
     put_text,
     stamp,
 )
+from pbp_workbooks.reports.sla_sheet import write_sla_sheet
 from pbp_workbooks.spec.rules import threshold_text
 
 
@@ -176,10 +178,6 @@ def _write_summary(book: Book, c: Consolidation) -> None:
         ch2.set_legend({"none": True})
         ch2.set_size({"width": 620, "height": 340})
         ws.insert_chart(chart_row, 8, ch2)
-    ws.set_landscape()
-    ws.set_paper(9)
-    ws.fit_to_pages(1, 0)
-    ws.repeat_rows(first - 1)
 
 
 BY_CATEGORY_COLS = [Col("Category", "text", 36), Col("Annual budget", "money"), Col("Actual Q1", "money"),
@@ -587,7 +585,8 @@ def write_workbook(c: Consolidation, path: Path, csv_names: Sequence[str] = (),
     rows = category_rows(c) if rows is None else rows
 
     def build(tmp: Path) -> None:
-        book = Book(tmp)
+        book = Book(tmp, Printing(f"PBP consolidated {c.period}", c.period_long,
+                                  f"{c.la_name} – Primary Behaviour Provisions, consolidated"))
         book.wb.set_properties({"title": f"PBP consolidated {c.period}", "author": c.la_name, "company": c.la_name,
                                 "comments": f"pbp-workbooks {__version__}",
                                 "created": c.generated_at.replace(tzinfo=None)})
@@ -599,6 +598,8 @@ def write_workbook(c: Consolidation, path: Path, csv_names: Sequence[str] = (),
         _write_placements(book, c)
         if c.annual is not None:
             write_annual_sheets(book, c)
+        if c.sla is not None:
+            write_sla_sheet(book, c)
         _write_status(book, c)
         _write_log(book, c)
         _write_about(book, c, csv_names)

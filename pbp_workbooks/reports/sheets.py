@@ -6,6 +6,13 @@ typed into a commentary stays text. The ``put_*`` functions write one cell (blan
 None, never a made-up zero; money as a number only at the last step); ``Col`` and
 ``put_header`` describe and write a table's header row. The number formats and the
 fills that go with a status word are here too.
+
+Printing: every sheet of every workbook the tool writes prints on A4, fitted to the page
+width, with its title rows repeated on every page and a footer naming the workbook, the
+period and the page (``print_setup``, the one place this is decided). A ``Book`` given
+``Printing`` applies it (printing.py) to each of its visible sheets when it closes; a sheet
+says how it differs (portrait, one page tall, which rows repeat) with ``Book.page``, and a
+table's header row written by ``put_header`` is the row repeated unless the sheet says otherwise.
 """
 
 from __future__ import annotations
@@ -16,6 +23,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from pbp_workbooks.base.printing import Page, Printing, print_setup
 
 MONEY_FMT = "£#,##0.00;[Red]-£#,##0.00"
 PCT_FMT = "0.0%"
@@ -30,13 +39,29 @@ WORKBOOK_OPTIONS = {"in_memory": True, "strings_to_formulas": False, "strings_to
 
 
 class Book:
-    """An xlsxwriter workbook where text is always text: every string goes through write_string."""
+    """An xlsxwriter workbook where text is always text: every string goes through write_string.
 
-    def __init__(self, path: Path) -> None:
+    Every visible sheet gets ``print_setup`` with ``printing`` when the book closes."""
+
+    def __init__(self, path: Path, printing: Printing) -> None:
         import xlsxwriter
 
         self.wb = xlsxwriter.Workbook(str(path), WORKBOOK_OPTIONS)
         self._formats: dict[tuple[tuple[str, Any], ...], Any] = {}
+        self.printing = printing
+        self.pages: dict[str, Page] = {}
+
+    def page(self, ws: Any, *, titles: tuple[int, int] | None = None, portrait: bool | None = None,
+             tall: int | None = None) -> Page:
+        """How ``ws`` prints (see Page); what is not given keeps its value."""
+        pg = self.pages.setdefault(ws.name, Page())
+        if titles is not None:
+            pg.titles = titles
+        if portrait is not None:
+            pg.portrait = portrait
+        if tall is not None:
+            pg.tall = tall
+        return pg
 
     def fmt(self, **props: Any) -> Any:
         key = tuple(props.items())
@@ -47,6 +72,9 @@ class Book:
         return found
 
     def close(self) -> None:
+        for ws in self.wb.worksheets():
+            if not ws.hidden:
+                print_setup(ws, self.printing, self.pages.get(ws.name))
         self.wb.close()
 
 
@@ -130,11 +158,24 @@ def put_header(book: Book, ws: Any, row: int, cols: Sequence[Col]) -> None:
         ws.write_string(row, c, col.header, hf)
         ws.set_column(c, c, col.width)
     ws.set_row(row, 42)
+    page = book.page(ws)
+    if page.titles is None:  # the sheet's (first) table header repeats on every printed page
+        page.titles = (row, row)
 
 
 def put(book: Book, ws: Any, r: int, c: int, kind: str, v: Any, **extra: Any) -> None:
     """One cell of a ``Col.kind`` (text | money | pct | int | date | datetime), in that kind's format."""
     _WRITERS[kind](ws, r, c, v, book.fmt(**_KIND_FORMATS[kind], **extra))
+
+
+def wrapped_height(text: str | None, width: float, line: float = 13) -> float | None:
+    """A row height that shows ``text`` wrapped in a column ``width`` characters wide (spreadsheet
+    files do not store an automatic height, and some programs do not work one out), or None
+    when it fits on one line."""
+    if not text:
+        return None
+    lines = sum(max(1, -(-len(part) // max(1, int(width * 1.1)))) for part in str(text).split("\n"))
+    return line * lines + 2 if lines > 1 else None
 
 
 def put_count(book: Book, ws: Any, r: int, c: int, v: int | str | None, **extra: Any) -> None:

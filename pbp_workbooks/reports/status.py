@@ -12,37 +12,42 @@ from typing import Any, ClassVar
 from pbp_workbooks.base import roster as roster_mod
 from pbp_workbooks.base.periods import FinancialYear
 from pbp_workbooks.base.workspace import Workspace
-from pbp_workbooks.ledger.mail_trail import arrivals
+from pbp_workbooks.ledger.mail_trail import arrivals_by_subject
 from pbp_workbooks.ledger.store import Ledger, received_for
 from pbp_workbooks.spec import model as spec_mod
+from pbp_workbooks.spec.recipients import key_of, recipients
 
 # A provision's state for a period, as status_rows gives it.
 STATES = ("accepted", "accepted_with_warnings", "rejected", "missing", "not issued")
 
 
 def periods(quarter: int | None) -> list[tuple[str, int | None]]:
+    """The returns a status covers: a quarter's quarterly returns, or (no quarter) every
+    quarter and every yearly return whose spec is shipped (``spec.available()``)."""
     if quarter is not None:
         return [("quarterly", quarter)]
     out: list[tuple[str, int | None]] = [("quarterly", q) for q in (1, 2, 3, 4)]
-    if "annual" in spec_mod.available():
-        out.append(("annual", None))
+    out.extend((kind, None) for kind in spec_mod.available() if kind != "quarterly")
     return out
 
 
 def status_rows(ws: Workspace, fy: FinancialYear, quarter: int | None, today: date | None = None) -> list[dict[str, Any]]:
+    """One row per recipient (a provision, or a member school for a per-school return) and period."""
     roster = roster_mod.load(ws.roster_path)
     today = today or datetime.now(UTC).date()
     rows: list[dict[str, Any]] = []
     with Ledger(ws.ledger_path) as ledger:
         for kind, q in periods(quarter):
-            issued = {i.partnership: i for i in ledger.issued_for(kind, str(fy), q)}
-            received: dict[str, list[Any]] = {}
+            spec = spec_mod.load(kind)
+            issued = {key_of(i.partnership, i.subject): i for i in ledger.issued_for(kind, str(fy), q)}
+            received: dict[tuple[str, str], list[Any]] = {}
             for r in received_for(ledger, kind, str(fy), q):
-                received.setdefault(r.partnership or "", []).append(r)
-            due = roster.due(fy, f"Q{q}" if q else "Annual")
-            trail = arrivals(ledger, kind, str(fy), q)
-            for prov in roster.provisions:
-                got = received.get(prov.partnership, [])
+                received.setdefault(key_of(r.partnership, r.subject), []).append(r)
+            due = roster.due(fy, spec.period_name(q))
+            trail = {key_of(p, s): found for (p, s), found in arrivals_by_subject(ledger, kind, str(fy), q).items()}
+            for unit in recipients(spec, roster):
+                key = unit.key
+                got = received.get(key, [])
                 accepted = [r for r in got if r.status in ("accepted", "accepted_with_warnings")]
                 official = max(accepted, key=lambda r: r.version) if accepted else None
                 latest = max(got, key=lambda r: r.version) if got else None
@@ -53,17 +58,20 @@ def status_rows(ws: Workspace, fy: FinancialYear, quarter: int | None, today: da
                     state = "rejected"
                     late = due is not None and today > due
                 else:
-                    state = "missing" if prov.partnership in issued else "not issued"
-                    late = due is not None and today > due and prov.partnership in issued
+                    state = "missing" if key in issued else "not issued"
+                    late = due is not None and today > due and key in issued
                 rows.append({
-                    "period": f"{fy} Q{q}" if q else f"{fy} annual", "kind": kind, "year": str(fy), "quarter": q,
-                    "partnership": prov.partnership, "host_school": prov.host_school,
-                    "issued": issued[prov.partnership].issued_at if prov.partnership in issued else None,
+                    "period": f"{fy} Q{q}" if q else f"{fy} {spec.period_label.lower()}", "kind": kind,
+                    "year": str(fy), "quarter": q,
+                    "partnership": unit.partnership, "host_school": unit.provision.host_school,
+                    # the school the return is for (the host school, or a member school) and its URN
+                    "school": unit.school, "urn": unit.urn,
+                    "issued": issued[key].issued_at if key in issued else None,
                     "received": len(got), "latest_version": latest.version if latest else None,
                     "latest_status": latest.status if latest else None,
                     "official_version": official.version if official else None,
                     "state": state, "due": due.isoformat() if due else None, "late": bool(late),
-                    "versions": [a.to_json() for a in trail.get(prov.partnership, [])],  # how each arrived
+                    "versions": [a.to_json() for a in trail.get(key, [])],  # how each arrived
                 })
     return rows
 

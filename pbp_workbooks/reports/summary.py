@@ -42,6 +42,7 @@ from pbp_workbooks.reports.sheets import (
     PCT_FMT,
     RAG_FILLS,
     Book,
+    Printing,
     cell,
     flag_overspend,
     put_count,
@@ -263,7 +264,8 @@ class _Layout:
 
 def write_summary(s: SummaryInput) -> Path:
     def build(tmp: Path) -> None:
-        book = Book(tmp)
+        book = Book(tmp, Printing(f"PBP summary {s.year} Q{s.quarter} - {s.partnership}", s.period_long,
+                                  f"{s.partnership} – PBP money summary"))
         book.wb.set_properties({"title": f"PBP summary {s.year} Q{s.quarter} - {s.partnership}", "author": s.la_name,
                                 "company": s.la_name})
         summary = book.wb.add_worksheet("Summary")
@@ -282,6 +284,7 @@ def write_summary(s: SummaryInput) -> Path:
 
 def _summary_sheet(book: Book, ws: Any, s: SummaryInput, layout: _Layout | None) -> None:
     f = s.figures
+    book.page(ws, portrait=True, tall=1, titles=(0, 1))  # one page, as it is read
     ws.hide_gridlines(2)
     ws.set_column(0, 0, 40)
     for col in range(1, 5):
@@ -384,15 +387,13 @@ def _summary_sheet(book: Book, ws: Any, s: SummaryInput, layout: _Layout | None)
     ch3.set_legend({"none": True})
     ch3.set_size({"width": 440, "height": 300})
     ws.insert_chart(chart_row + 16, 3, ch3)
-    ws.set_portrait()
-    ws.set_paper(9)
-    ws.fit_to_pages(1, 1)
 
 
 def _figures_sheet(book: Book, ws: Any, s: SummaryInput) -> _Layout:
     f = s.figures
     assert f is not None
     lay = _Layout()
+    book.page(ws, titles=(0, FIG_FIRST - 1))
     widths = [36, 14, 13, 13, 13, 13, 14, 14, 14, 14, 50]
     for j, w in enumerate(widths):
         ws.set_column(j, j, w)
@@ -495,6 +496,7 @@ def _figures_sheet(book: Book, ws: Any, s: SummaryInput) -> _Layout:
 
 
 def _annual_sheet(book: Book, ws: Any, s: SummaryInput, a: AnnualSummary) -> None:
+    book.page(ws, portrait=True, titles=(0, 0))
     ws.hide_gridlines(2)
     ws.set_column(0, 0, 44)
     ws.set_column(1, 4, 13)
@@ -570,9 +572,6 @@ def _annual_sheet(book: Book, ws: Any, s: SummaryInput, a: AnnualSummary) -> Non
         ws.write_blank(r, 2, None, book.fmt(border=1))
         ws.write_blank(r, 3, None, book.fmt(border=1))
         r += 2
-    ws.set_portrait()
-    ws.set_paper(9)
-    ws.fit_to_pages(1, 0)
 
 
 __all__ = ["AnnualSummary", "LaPicture", "SummaryInput", "annual_summary", "inputs", "la_picture", "sentence",

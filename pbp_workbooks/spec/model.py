@@ -35,6 +35,10 @@ MONEY_MAX = Decimal("10000000")
 NUMBER_MAX = Decimal("1000000")
 DEFAULT_TEXT_MAX = 500
 
+# Who a return is issued to: one workbook per provision (its host school fills it in) or one
+# per member school of each partnership (roster sheet Member schools), e.g. the SLA review.
+ISSUED_TO = ("provision", "member school")
+
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _LOOKS_LIKE_CELL = re.compile(r"^([a-z]{1,3}\d+|r\d*c\d*|r|c)$")
 
@@ -200,6 +204,17 @@ class Spec:
     last_row: int
     by_name: dict[str, Field] = field(repr=False, compare=False, default_factory=dict)
     orientation: str = "landscape"  # of the printed data sheet: landscape | portrait
+    issued_to: str = "provision"  # one of ISSUED_TO
+    period_label: str = "Annual"  # a yearly return's period: its folders and its row on the roster's Due dates
+
+    @property
+    def per_school(self) -> bool:
+        """Issued to every member school (versions kept per school), not to each provision."""
+        return self.issued_to == "member school"
+
+    def period_name(self, quarter: int | None) -> str:
+        """'Q2' for a quarter, else the yearly period ('Annual', 'SLA review')."""
+        return f"Q{quarter}" if quarter else self.period_label
     # role -> field names ([roles] in the spec): what the code asks for instead of naming fields
     field_roles: dict[str, tuple[str, ...]] = field(repr=False, compare=False, default_factory=dict)
     grid_roles: dict[str, Grid] = field(repr=False, compare=False, default_factory=dict)
@@ -520,7 +535,10 @@ def build(data: dict[str, Any], origin: str) -> Spec:
         sheet=sheet, widths=widths, sections=tuple(sections), fields=tuple(fields), texts=tuple(texts),
         last_col=last_col, last_row=row - 1, by_name=by_name,
         orientation=data["sheet"].get("orientation", "landscape"),
+        issued_to=t.get("issued_to", "provision"), period_label=t.get("period", "Annual"),
     )
+    if spec.issued_to not in ISSUED_TO:
+        raise SpecError(f"{origin}: [template] issued_to must be one of {', '.join(ISSUED_TO)}")
     _attach_roles(spec, data.get("roles", {}), origin)
     if spec.orientation not in ("landscape", "portrait"):
         raise SpecError(f"{origin}: [sheet] orientation must be landscape or portrait")
@@ -565,7 +583,7 @@ def _attach_roles(spec: Spec, raw: dict[str, Any], origin: str) -> None:
 
 @cache
 def load(kind: str) -> Spec:
-    """The shipped spec for ``quarterly`` or ``annual``."""
+    """The shipped spec of a kind (``spec.available()`` lists them)."""
     path = data_dir("workbook_templates") / f"{kind}.toml"
     if not path.is_file():
         raise SpecError(f"there is no template spec for {kind!r}")

@@ -24,6 +24,7 @@ from pbp_workbooks.ledger.history import locked_carried
 from pbp_workbooks.ledger.store import Issued, Ledger, now, received_for
 from pbp_workbooks.spec import model as spec_mod
 from pbp_workbooks.spec.model import Spec
+from pbp_workbooks.spec.recipients import key_of, recipients
 from pbp_workbooks.workbook.stamp import Stamp
 from pbp_workbooks.workbook.writer import Identity
 
@@ -73,21 +74,23 @@ class Written(list[Path]):
 
     kept: list[str]
     replaced: list[str]
+    unlisted: list[str]  # partnerships with no member school on the roster (a per-school return)
 
 
 def generate(ws: Workspace, kind: str, fy: FinancialYear, quarter: int | None, out: Path | None, *,
              reissue: bool = False) -> Written:
-    """One workbook per provision for the period, each recorded in the ledger as it is written.
-    A provision already issued the period is skipped, so running again finishes an interrupted
-    run; when every one has been issued, the run is refused (UsageError) unless ``reissue``:
-    then every provision gets a new workbook, and the ones sent before are superseded (a
-    return made from one is refused, T-E008)."""
+    """One workbook per provision (or member school: ``recipients``) for the period, each
+    recorded in the ledger as it is written. A recipient already issued the period is
+    skipped, so running again finishes an interrupted run; when every one has been issued,
+    the run is refused (UsageError) unless ``reissue``: then every recipient gets a new
+    workbook, and the ones sent before are superseded (a return made from one is refused,
+    T-E008)."""
     cfg = ws.config
     roster = roster_mod.load(ws.roster_path)
     spec = spec_mod.load(kind)
     # Check the roster has everything before writing anything.
     allocations = {p.partnership: roster.allocation(p.partnership, fy) for p in roster.provisions}
-    period = f"Q{quarter}" if quarter else "Annual"
+    period = spec.period_name(quarter)
     due = roster.due(fy, period)
     out_dir = out or ws.folder("outbox") / f"{fy} {period}"
     generated_at = datetime.now(UTC).replace(microsecond=0)
@@ -95,11 +98,17 @@ def generate(ws: Workspace, kind: str, fy: FinancialYear, quarter: int | None, o
                   params=cfg.thresholds.params(), la_name=cfg.la_name, contact=cfg.return_contact(spec.kind), due=due,
                   generated_at=generated_at)
     written = Written()
+    units = recipients(spec, roster)
+    if not units:
+        raise UsageError(f"the roster lists no {spec.issued_to}s to issue the {spec.short_title} to: add them on the "
+                         "roster's Member schools sheet, then run 'pbp roster check'")
+    written.unlisted = [p.partnership for p in roster.provisions if spec.per_school and
+                        not any(u.provision == p for u in units)]
     with Ledger(ws.ledger_path) as ledger:
-        before = {i.partnership.casefold(): i for i in ledger.issued_for(spec.kind, str(fy), quarter)}
-        todo = [p for p in roster.provisions if reissue or p.partnership.casefold() not in before]
-        written.kept = [p.partnership for p in roster.provisions if p not in todo]
-        written.replaced = [p.partnership for p in todo if p.partnership.casefold() in before]
+        before = {key_of(i.partnership, i.subject): i for i in ledger.issued_for(spec.kind, str(fy), quarter)}
+        todo = [u for u in units if reissue or u.key not in before]
+        written.kept = [u.label for u in units if u not in todo]
+        written.replaced = [u.label for u in todo if u.key in before]
         if not todo:
             raise UsageError(already_issued(ledger, spec.kind, fy, quarter, list(before.values())))
         try:
@@ -108,16 +117,19 @@ def generate(ws: Workspace, kind: str, fy: FinancialYear, quarter: int | None, o
             raise ConfigError(f"cannot create the output folder {out_dir}: {err.strerror}") from None
         jobs: list[_Job] = []
         members = member_urns(roster)
-        for prov in todo:
+        for unit in todo:
+            prov = unit.provision
             identity = Identity(spec.id, spec.version, spec.kind, str(fy), quarter, prov.partnership,
-                                prov.host_school, prov.urn, prov.provision, secrets.token_hex(8))
+                                unit.school, unit.urn, prov.provision, secrets.token_hex(8))
             sources = period_sources(prov, fy, quarter, allocations[prov.partnership])
             sources.update(partnership_sources(members, prov))
+            sources.update(unit.sources())
             values = prefill(spec, sources)
             values.update(prior_actuals(ledger, spec, fy, quarter, prov.partnership))
             name = safe_file_name(spec.file_name.format(year=fy, quarter=quarter, partnership=prov.partnership,
-                                                        host_school=prov.host_school)) + ".xlsx"
-            jobs.append(_Job(identity, values, out_dir / name, locked_carried(spec, values)))
+                                                        host_school=prov.host_school, school=unit.school)) + ".xlsx"
+            jobs.append(_Job(identity, values, out_dir / name, unit.subject,
+                             locked_carried(spec, values)))
         # Each workbook is written to a hidden staging file (by a worker, ahead of the parent),
         # then put in place inside the transaction that records it: an interrupted run leaves
         # only complete, recorded workbooks in the outbox (and, on --reissue, the previous one
@@ -130,7 +142,8 @@ def generate(ws: Workspace, kind: str, fy: FinancialYear, quarter: int | None, o
                 ident = job.identity
                 ledger.record_issued([Issued(spec.id, spec.version, spec.kind, str(fy), quarter, ident.partnership,
                                              ident.host_school, ident.urn, ident.issue_token, job.path.name, digest,
-                                             now(), json.dumps(job.values, default=str, sort_keys=True))],
+                                             now(), json.dumps(job.values, default=str, sort_keys=True),
+                                             job.subject)],
                                      before_commit=functools.partial(os.replace, job.staging, job.path))
                 written.append(job.path)
         except KeyboardInterrupt:
@@ -145,7 +158,7 @@ def generate(ws: Workspace, kind: str, fy: FinancialYear, quarter: int | None, o
 
 def already_issued(ledger: Ledger, kind: str, fy: FinancialYear, quarter: int | None, issued: list[Issued]) -> str:
     """Why a period is not issued again: when it was, and what has come back since."""
-    period = f"{fy} Q{quarter}" if quarter else f"the {fy} {kind} report"
+    period = f"{fy} Q{quarter}" if quarter else f"the {fy} {spec_mod.load(kind).short_title}"
     days = sorted({i.issued_at[:10] for i in issued})
     when = _day(days[0]) if len(days) == 1 else f"between {_day(days[0])} and {_day(days[-1])}"
     got = received_for(ledger, kind, str(fy), quarter)
@@ -165,6 +178,7 @@ class _Job:
     identity: Identity
     values: dict[str, Any]
     path: Path
+    subject: str = ""
     lock: frozenset[str] = frozenset()  # pre-filled inputs written locked (rows carried over)
 
     @property

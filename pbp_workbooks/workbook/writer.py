@@ -23,6 +23,7 @@ from xlsxwriter.worksheet import Worksheet
 from pbp_workbooks import __version__
 from pbp_workbooks.base.filenames import write_atomic
 from pbp_workbooks.base.periods import QUARTER_MONTHS, FinancialYear, fill_period
+from pbp_workbooks.base.printing import Page, Printing, print_setup
 from pbp_workbooks.spec import calc, expr, rules
 from pbp_workbooks.spec.model import Field, Spec, quote_sheet
 from pbp_workbooks.workbook.xlsxwriter_internals import Hole, LockedWorkbook
@@ -300,15 +301,16 @@ class WorkbookWriter:
             centre = centre.rstrip() + "…"
         return f"{left}&C{header_escape(centre)}{right}"
 
-    def _print_setup(self, ws: Worksheet, last_row: int, last_col: int, title: str) -> None:
-        esc = header_escape
-        ws.set_landscape()
-        ws.set_paper(9)  # A4
-        ws.fit_to_pages(1, 0)
+    def _print_setup(self, ws: Worksheet, last_row: int, last_col: int, title: str, titles: tuple[int, int],
+                     portrait: bool = False) -> None:
+        """printing.print_setup (A4, one page wide, ``titles`` rows repeated, a footer naming the
+        return, period and page), then this return's own header (whose it is, the sheet)."""
+        period = self.identity.period_label()  # the footer is the same for every provision (stamp.py)
+        print_setup(ws, Printing(self.spec.short_title, period,
+                                 note=f"Template {self.spec.id} v{self.spec.version}"), Page(titles, portrait))
         ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
         ws.print_area(0, 0, last_row, last_col)
         ws.set_header(self._header(title))
-        ws.set_footer(f"&L{esc(self.la_name)}&CPage &P of &N&RTemplate {esc(self.spec.id)} v{esc(self.spec.version)}")
 
     def _protect(self, ws: Worksheet) -> None:
         ws.protect(self.password, {"select_locked_cells": True, "select_unlocked_cells": True,
@@ -355,15 +357,13 @@ class WorkbookWriter:
         self._flush_validations(ws)
         ws.freeze_panes(4, 1)
         ws.hide_gridlines(2)
-        self._print_setup(ws, spec.last_row, spec.last_col, spec.sheet)
-        if spec.orientation == "portrait":
-            ws.set_portrait()
+        self._print_setup(ws, spec.last_row, spec.last_col, spec.sheet, (0, 1), spec.orientation == "portrait")
         ws.set_first_sheet()
         self._protect(ws)
 
     def _quarter_text(self) -> str:
         q = self.quarter
-        return f"Quarter {q} ({QUARTER_MONTHS[q]})" if q else "Annual"
+        return f"Quarter {q} ({QUARTER_MONTHS[q]})" if q else self.spec.period_label
 
     def _write_field(self, wb: xlsxwriter.Workbook, ws: Worksheet, fmt: _Formats, f: Field, value: Any,
                      lists: Mapping[str, str], marks: list[Mark]) -> None:
@@ -535,8 +535,7 @@ class WorkbookWriter:
         ws.conditional_format(first, 1, last, 1, {"type": "cell", "criteria": "==", "value": '"OK"',
                                                   "format": fmt(bg_color="#C6EFCE", font_color="#006100")})
         ws.freeze_panes(first, 0)
-        self._print_setup(ws, last, 2, CHECKS_SHEET)
-        ws.fit_to_pages(1, 0)
+        self._print_setup(ws, last, 2, CHECKS_SHEET, (first - 1, first - 1))
         self._protect(ws)
 
     # ------------------------------------------------------------------ others
@@ -548,7 +547,7 @@ class WorkbookWriter:
             ws.write_string(i, 0, text, fmt(text_wrap=True, valign="top", **style))
             ws.set_row(i, _row_height(text, style))
         ws.hide_gridlines(2)
-        self._print_setup(ws, len(lines) - 1, 0, INSTRUCTIONS_SHEET)
+        self._print_setup(ws, len(lines) - 1, 0, INSTRUCTIONS_SHEET, (0, 0))
         self._protect(ws)
 
     def _instruction_lines(self, n_checks: int) -> list[tuple[str, dict[str, Any]]]:
@@ -634,5 +633,5 @@ class WorkbookWriter:
             else:
                 ws.write_string(i, 2, "", fmt(border=1))
             ws.write_string(i, 3, m.message, fmt(text_wrap=True, border=1))
-        self._print_setup(ws, 3 + len(marks), 3, ISSUES_SHEET)
+        self._print_setup(ws, 3 + len(marks), 3, ISSUES_SHEET, (3, 3))
         self._protect(ws)

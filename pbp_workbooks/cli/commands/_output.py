@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pbp_workbooks.spec.findings import FileReport
+from pbp_workbooks.spec.recipients import whose
 
 SYMBOL = {"accepted": "OK  ", "accepted_with_warnings": "OK! ", "rejected": "FAIL", "unreadable": "FAIL"}
 
@@ -45,7 +46,7 @@ def emit(reports: Sequence[FileReport], as_json: bool) -> int:
             who = ""
             if r.identity:
                 q = r.identity.get("quarter")
-                who = f" [{r.identity.get('partnership')} {r.identity.get('year')}{f' Q{q}' if q else ''}"
+                who = f" [{whose(r.identity)} {r.identity.get('year')}{f' Q{q}' if q else ''}"
                 if r.extra.get("version"):
                     who += f", version {r.extra['version']}"
                 who += "]"
@@ -83,3 +84,4 @@ def _email_lines(email: dict[str, Any] | None, replies: set[str]) -> None:
     if reply and reply not in replies:
         replies.add(reply)
         print(_line(f"     reply draft: {reply}"))
+

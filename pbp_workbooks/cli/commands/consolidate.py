@@ -49,6 +49,11 @@ def run(args: argparse.Namespace) -> int:
         a = data.annual
         print(f"annual:    overview of {len(a.accepted())} of {len(a.lines)} accepted annual reports (sheets Annual KPIs, "
               "Annual pupils, Annual delivery; small numbers suppressed)")
+    if data.sla is not None:
+        s = data.sla
+        replied = sum(1 for r in s.schools if r.replied)
+        print(f"sla:       SLA reviews from {replied} of {len(s.schools)} member schools (sheet SLA review; "
+              f"{len(s.not_replied())} not replied)")
     if out.summaries:
         print(f"summaries: {len(out.summaries)} in {out.folder}")
     return 0

@@ -5,7 +5,9 @@ from pathlib import Path
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("kind", choices=["quarterly", "annual"], help="which return")
+    from pbp_workbooks.spec.model import available
+
+    p.add_argument("kind", choices=available(), help="which return (one per template spec)")
     p.add_argument("--year", required=True, help="financial year, e.g. 2025-26")
     p.add_argument("--quarter", help="1-4 (quarterly returns only)")
     p.add_argument("--out", type=Path, help="output folder (default: the workspace's outbox/<period>)")
@@ -27,13 +29,16 @@ def run(args: argparse.Namespace) -> int:
         quarter: int | None = parse_quarter(args.quarter)
     else:
         if args.quarter is not None:
-            raise UsageError("the annual report has no quarter; leave out --quarter")
+            raise UsageError(f"the {args.kind} return has no quarter; leave out --quarter")
         quarter = None
     ws = find()
     written = generate(ws, args.kind, fy, quarter, args.out, reissue=args.reissue)
     for path in written:
         print(path)
     print(f"{len(written)} workbook(s) written and recorded in the ledger.")
+    if written.unlisted:
+        print(f"No member schools on the roster for {', '.join(written.unlisted)}: none issued there (add them on the "
+              "roster's Member schools sheet, then run the same command again).")
     if written.kept:
         print(f"Already issued for this period, left as they were: {', '.join(written.kept)} "
               "(--reissue replaces them).")

@@ -10,7 +10,7 @@ FORMATS = ("table", "json", "pandera")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("kind", help="quarterly or annual")
+    p.add_argument("kind", help="which return: quarterly, annual, sla-review (every template spec shipped)")
     p.add_argument("--format", choices=FORMATS, default=None,
                    help="table (default), json (every field), or pandera (the field rules as a pandera schema in YAML)")
     p.add_argument("--json", action="store_true", help="machine-readable output (the same as --format json)")
