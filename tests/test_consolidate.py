@@ -103,17 +103,21 @@ def build_scenario(root: Path) -> Scenario:
     q1_values = {}
     for i, p in enumerate(PARTNERSHIPS):
         q1_values[p] = clean_values(SPEC, 1, allocation(p), seed=500 + i)
+        if p == "East":  # the item's text is carried into Q2 (the year's items register, locked there)
+            q1_values[p].update({k: v for k, v in INJECTIONS.items() if k.startswith("items_")})
         if p in ("North", "East", "South"):
             sent[(1, p)] = inbox / "Q1" / issued(q1_files, p).name
             fill_openpyxl(issued(q1_files, p), sent[(1, p)], q1_values[p])
     reports = ingest(ws, [sent[(1, p)] for p in ("North", "East", "South")])
     assert [r.status for r in reports] == ["accepted"] * 3, [r.findings for r in reports]
     q2_files = generate(ws, "quarterly", FY, 2, None)
+    carried = demo.carried_over(ws, SPEC, FY, 2)  # Q1's items, locked in Q2 where Q1 was accepted
     for i, p in enumerate(["North", "East", "South", "West"]):
         fresh = clean_values(SPEC, 2, allocation(p), seed=600 + i)
-        values = demo.typed(SPEC, demo.carry_forward(SPEC, q1_values[p], fresh, 2, PARAMS, seed=700 + i), 2)
+        values = demo.typed(SPEC, demo.carry_forward(SPEC, q1_values[p], fresh, 2, PARAMS, seed=700 + i,
+                                                     carried=carried[p]), 2)
         if p == "East":
-            values.update(INJECTIONS)
+            values.update({k: v for k, v in INJECTIONS.items() if not k.startswith("items_")})
         if p == "South":
             values["email"] = "bursar at southmead"
         sent[(2, p)] = inbox / "Q2" / issued(q2_files, p).name
@@ -283,14 +287,16 @@ def test_items_balances_and_placements_reconcile(book, expected) -> None:
     q2 = {p: e for (q, p), e in expected.items() if q == 2}
     items = book["Items over £30,000"]
     rows = [r for r in items.iter_rows(min_row=5, values_only=True) if r[0]]
-    listed = {(r[0], r[2]): pence(r[7]) for r in rows if r[2] and r[2].startswith("Item ")}
-    want = {(p, f"Item {k}"): e.money(f"items_{k}_amount") for p, e in q2.items() for k in "12345"
+    listed = {(r[0], r[2]): pence(r[8]) for r in rows if r[2] and r[2].startswith("Item ")}
+    # the year's register: each provision's latest accepted return (South's Q2 was rejected: its Q1)
+    latest = {**{p: e for (q, p), e in expected.items() if q == 1}, **q2}
+    want = {(p, f"Item {k}"): e.money(f"items_{k}_amount") for p, e in latest.items() for k in range(1, 11)
             if e.inputs.get(f"items_{k}_amount") is not None}
-    assert listed == want and want
+    assert listed == want and ("South", "Item 1") in want
     total = next(r for r in rows if r[0] == "Total")
-    assert pence(total[7]) == sum(want.values())
-    assert {r[0]: r[2] for r in rows if r[0] in ("South", "Central")} == {"South": "no accepted return",
-                                                                        "Central": "no accepted return"}
+    assert pence(total[8]) == sum(want.values())
+    assert {r[0]: r[2] for r in rows if r[0] == "Central"} == {"Central": "no accepted return this year"}
+    assert {r[3] for r in rows if r[0] in ("North", "East") and r[2]} == {"Q1"}  # carried over, listed once
     bal = book["Balances"]
     brow = rows_by_label(bal)
     cols = header_cols(bal, brow["Partnership"])

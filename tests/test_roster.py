@@ -39,6 +39,9 @@ def test_sample_roster_reads_back(workspace) -> None:
         ("Provisions", "C2", "12AB", "sheet Provisions, cell C2: '12AB' is not a URN"),
         ("Due dates", "C2", "soon", "sheet Due dates, cell C2: 'soon' is not a date"),
         ("Member schools", "D2", -4, "sheet Member schools, cell D2: -4 is not a whole number"),
+        ("Provisions", "E3", "finance at eastgate", "sheet Provisions, cell E3: 'finance at eastgate' is not an email "
+                                                     "address"),
+        ("Provisions", "H4", "KS3", "sheet Provisions, cell H4: 'KS3' is not a key stage or a range of them"),
     ],
 )
 def test_roster_mistakes_name_the_cell(workspace, capsys, sheet: str, cell: str, value: object, message: str) -> None:
@@ -53,6 +56,34 @@ def test_roster_mistakes_name_the_cell(workspace, capsys, sheet: str, cell: str,
 def test_text_money_with_pound_sign_is_understood(workspace) -> None:
     edit(workspace.roster_path, "Allocations", "C2", "£398,500.00")
     assert roster.load(workspace.roster_path).allocation("North", FinancialYear.parse("2024-25")) == Decimal("398500.00")
+
+
+def test_text_money_is_read_where_certain_and_reported_with_its_sheet_row_and_column(workspace, capsys) -> None:
+    """Issue #12 item 16: "£412,500" is read, and pbp roster check says where it was typed as
+    text (a note: the roster is still usable); an amount whose meaning is unclear is a problem."""
+    edit(workspace.roster_path, "Allocations", "C3", "£412,500")
+    assert roster.load(workspace.roster_path).allocation("North", FinancialYear.parse("2025-26")) == Decimal("412500")
+    assert main(["roster", "check"]) == 0
+    out = capsys.readouterr().out
+    assert ("note: roster.xlsx, sheet Allocations, cell C3: DSG allocation (row 3, column C) holds the text '£412,500', "
+            "read as £412,500.00; type the amount as a number, without £ signs or commas") in out
+    edit(workspace.roster_path, "Allocations", "C3", "412.500,00")
+    assert main(["roster", "check"]) == 2
+    assert "sheet Allocations, cell C3: '412.500,00' is not an amount of money" in capsys.readouterr().out
+
+
+def test_key_stages_served_are_read_and_the_column_may_be_absent(workspace) -> None:
+    r = roster.load(workspace.roster_path)
+    assert {p.partnership: p.key_stages for p in r.provisions} == {
+        "North": ("EYFS", "KS1", "KS2"), "East": ("KS1", "KS2"), "South": ("KS2",), "West": ("KS2",),
+        "Central": ("EYFS", "KS1", "KS2")}
+    edit(workspace.roster_path, "Provisions", "H3", "eyfs to ks1")
+    assert roster.load(workspace.roster_path).provisions[1].key_stages == ("EYFS", "KS1")
+    wb = openpyxl.load_workbook(workspace.roster_path)  # a roster made before the column existed
+    provisions = wb["Provisions"]
+    provisions.delete_cols(next(c.column for c in provisions[1] if c.value == "Key stages served"))
+    wb.save(workspace.roster_path)
+    assert [p.key_stages for p in roster.load(workspace.roster_path).provisions] == [None] * 5
 
 
 def test_missing_allocation_for_the_year(workspace, capsys) -> None:

@@ -10,11 +10,13 @@ and the copy is validated by the LA's pipeline (``validate_paths`` with the ledg
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 import zipfile
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -200,6 +202,23 @@ class Case:
     says: tuple[str, ...] = ()  # fragments the message must contain
     build: Callable[[Path], None] | None = None  # make the file from nothing instead
     isolated: bool = False  # the only finding (warnings: so the return is accepted with warnings)
+
+
+# The day the rule cases are validated (PBP_TODAY): the clean returns are signed in October 2025.
+VALIDATED_ON = date(2025, 11, 3)
+
+
+@contextmanager
+def validated_on(day: date) -> Iterator[None]:
+    old = os.environ.get("PBP_TODAY")
+    os.environ["PBP_TODAY"] = day.isoformat()
+    try:
+        yield
+    finally:
+        if old is None:
+            del os.environ["PBP_TODAY"]
+        else:
+            os.environ["PBP_TODAY"] = old
 
 
 Maker = Callable[[Issued, dict[str, Any]], Case]  # (workspace, clean North values of seed 0) -> Case
@@ -428,7 +447,7 @@ def _(iss: Issued, v: dict[str, Any]) -> Case:
 @case("Q-E103-integer")
 def _(iss: Issued, v: dict[str, Any]) -> Case:
     return Case("Q-E103", {"placements_outside_ks": 150, "placements_mdm_held": "Yes"}, name="placements_outside_ks",
-                isolated=True, says=("Pupils placed outside their key stage", "150", "0 to 100"))
+                isolated=True, says=("New placements outside key stage this quarter", "150", "0 to 100"))
 
 
 @case("Q-E104")
@@ -459,7 +478,28 @@ def _(iss: Issued, v: dict[str, Any]) -> Case:
 @case("Q-E107")
 def _(iss: Issued, v: dict[str, Any]) -> Case:
     return Case("Q-E107", {"date_prepared": date(2020, 1, 1)}, name="date_prepared", isolated=True,
-                says=("Date prepared", "01/01/2020", "between 01/04/2025 and 30/09/2026"))
+                says=("Date prepared", "01/01/2020", "between 01/07/2025 and 30/09/2026"))
+
+
+@case("Q-E107-before-the-quarter")
+def _(iss: Issued, v: dict[str, Any]) -> Case:
+    """Signed off before the quarter it reports on had started."""
+    return Case("Q-E107", {"signoff_date": date(2025, 6, 30)}, name="signoff_date", isolated=True,
+                says=("Date signed off", "30/06/2025", "between 01/07/2025 and"))
+
+
+@case("Q-W112")
+def _(iss: Issued, v: dict[str, Any]) -> Case:
+    return Case("Q-W112", {"date_prepared": date(2025, 9, 1)}, name="date_prepared", isolated=True,
+                says=("Date prepared", "01/09/2025", "before the end of the period", "30/09/2025"))
+
+
+@case("Q-E113")
+def _(iss: Issued, v: dict[str, Any]) -> Case:
+    """More than a week after the day of validation (VALIDATED_ON in this batch)."""
+    return Case("Q-E113", {"signoff_date": VALIDATED_ON + timedelta(days=8)}, name="signoff_date", isolated=True,
+                says=("Date signed off", f"{VALIDATED_ON + timedelta(days=8):%d/%m/%Y}", "more than 7 days after",
+                      f"({VALIDATED_ON:%d/%m/%Y})"))
 
 
 @case("Q-E108")
@@ -474,6 +514,21 @@ def _(iss: Issued, v: dict[str, Any]) -> Case:
     typed = f"£{v['balance_bf']:,.2f}"
     return Case("Q-W109", {"balance_bf": typed}, name="balance_bf", isolated=True,
                 says=(f"the text '{typed}'", f"read as {format_gbp(v['balance_bf'])}"))
+
+
+@case("Q-E111")
+def _(iss: Issued, v: dict[str, Any]) -> Case:
+    """Fractions of a penny: reported at the cell (the workbook's Checks say so too)."""
+    return Case("Q-E111", {"other_income": Decimal("20000.123"), "other_income_description": "Partner schools"},
+                name="other_income", isolated=True, says=("Other income this year", "20000.123",
+                                                          "fractions of a penny", "20000.12"))
+
+
+@case("Q-E103-huge")
+def _(iss: Issued, v: dict[str, Any]) -> Case:
+    """£1e30 typed in a money cell is out of range at its cell (it was an internal error)."""
+    return Case("Q-E103", {"exp_transport_q2": Decimal("1e30")}, name="exp_transport_q2",
+                says=("Transport: Actual Q2", "outside the allowed range"))
 
 
 # ---- template rules ([[template]] in validators/common.toml)
@@ -497,6 +552,20 @@ def _(iss: Issued, v: dict[str, Any]) -> Case:
 def _(iss: Issued, v: dict[str, Any]) -> Case:
     return Case("T-E002", edit=set_meta("template_version", "0.9"), at=(None, None), isolated=True,
                 says=("version 0.9 of the template", "current template"))
+
+
+@case("T-E001-meta-year")
+def _(iss: Issued, v: dict[str, Any]) -> Case:
+    """A financial year typed over in the hidden identity sheet: that file is turned away, the
+    rest of the batch (every other case here is validated with it) is not."""
+    return Case("T-E001", edit=set_meta("financial_year", "20x5-26"), at=("_meta", None), isolated=True,
+                says=("not a return template issued by the LA", "'20x5-26' as the financial year"))
+
+
+@case("T-E001-meta-quarter")
+def _(iss: Issued, v: dict[str, Any]) -> Case:
+    return Case("T-E001", edit=set_meta("quarter", "7"), at=("_meta", None), isolated=True,
+                says=("'7' as the quarter",))
 
 
 @case("T-E003")
@@ -665,7 +734,8 @@ def broken(issued: Issued, tmp_path_factory: pytest.TempPathFactory) -> dict[str
     base = issued.clean("North", 0)
     cases = {case_id: maker(issued, base) for case_id, maker in CASES.items()}
     paths = [make(issued, c, out / f"{case_id}.xlsx", base) for case_id, c in cases.items()]
-    reports = validate_files(paths, issued.root)
+    with validated_on(VALIDATED_ON):
+        reports = validate_files(paths, issued.root)
     return {case_id: (c, r) for (case_id, c), r in zip(cases.items(), reports, strict=True)}
 
 
@@ -1048,13 +1118,17 @@ def test_an_unreadable_amount_does_not_invent_other_problems(issued: Issued, tmp
 
 # Findings the workbook can check itself: field rules and cross-field rules. Template,
 # file and cross-return rules need the LA's ledger or the file's structure.
+# A date more than a week after the day of validation (E113) needs today's date, which a formula
+# would show differently each day the workbook is opened: the LA checks it, the workbook does not.
 def workbook_checkable(code: str) -> bool:
-    return code.startswith(f"{SPEC.code_prefix}-") and code[3] in "12"
+    return code.startswith(f"{SPEC.code_prefix}-") and code[3] in "12" and code != f"{SPEC.code_prefix}-E113"
 
 
 def engine_cases(broken: dict[str, tuple[Case, FileReport]]) -> list[tuple[str, Path, FileReport]]:
     out = []
     for case_id, (c, report) in broken.items():
+        if case_id == "Q-E103-huge":
+            continue  # £1e30: Excel, LibreOffice and Gnumeric compute with it; the formulas package gives #NUM!
         if c.build is None and c.edit is None and all(workbook_checkable(f.code) for f in report.findings):
             out.append((case_id, Path(report.file), report))
     return out
@@ -1127,3 +1201,41 @@ def test_rule_cases_give_the_same_checks_in_libreoffice(
         python = python_cells(SPEC, QUARTER, raw_inputs(path, SPEC), PARAMS)
         problems += [f"{case_id}: {p}" for p in differences(python, saved_values(out, cells), "LibreOffice")]
     assert not problems, "\n".join(problems[:30])
+
+
+def test_one_tampered_file_does_not_stop_an_ingest_and_pence_are_stored_rounded(issued: Issued, tmp_path: Path,
+                                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """pbp ingest of a batch with a tampered identity sheet, £1e30 in a cell and £20,000.123:
+    each file gets its verdict (exit 1, not 2), the ledger keeps the pence amount as
+    20000.12 (never the fraction of a penny) and the clean file is accepted."""
+    import json
+    import shutil
+
+    root = tmp_path / "ws"
+    shutil.copytree(issued.root, root)
+    base = issued.clean("North", 0)
+    files = {"year": ({}, set_meta("financial_year", "20x5-26")),
+             "huge": ({"exp_transport_q2": Decimal("1e30")}, None),
+             "pence": ({"other_income": Decimal("20000.123"), "other_income_description": "Partner schools"}, None)}
+    paths = []
+    for name, (values, edit) in files.items():
+        paths.append(tmp_path / f"{name}.xlsx")
+        fill_openpyxl(issued.files["North"], paths[-1], {**base, **values}, edit=edit)
+    clean = tmp_path / "clean.xlsx"
+    fill_openpyxl(issued.files["South"], clean, issued.clean("South", 1))
+    capsys.readouterr()
+    with workspace_env(root):
+        code = main(["ingest", "--json", *map(str, [*paths, clean])])
+    out = capsys.readouterr()
+    assert code == 1, out.err
+    assert "internal error" not in out.err and "not a financial year" not in out.err
+    reports = {Path(r["file"]).stem: r for r in json.loads(out.out)}
+    assert {k: r["status"] for k, r in reports.items()} == {"year": "rejected", "huge": "rejected",
+                                                            "pence": "rejected", "clean": "accepted"}
+    assert [f["code"] for f in reports["year"]["findings"]] == ["T-E001"]
+    assert "Q-E103" in {f["code"] for f in reports["huge"]["findings"]}
+    con = sqlite3.connect(root / ".pbp" / "ledger.sqlite")
+    stored = [json.loads(v) for (v,) in con.execute("SELECT values_json FROM received WHERE values_json LIKE "
+                                                    "'%20000.1%'")]
+    con.close()
+    assert [v["other_income"] for v in stored] == ["20000.12"]

@@ -60,7 +60,8 @@ def test_each_open_input_is_a_column_with_pandera_built_in_checks() -> None:
     assert sch.columns["surplus_approach"].checks[0].statistics["allowed_values"] == list(
         QUARTERLY["surplus_approach"].choices or ())
     when = sch.columns["date_prepared"].checks[0].statistics
-    assert (when["min_value"], when["max_value"]) == (pd.Timestamp("2025-04-01"), pd.Timestamp("2026-09-30"))
+    # prepared in Q2 (from 1 July) and no later than six months after the year ends
+    assert (when["min_value"], when["max_value"]) == (pd.Timestamp("2025-07-01"), pd.Timestamp("2026-09-30"))
 
 
 def test_a_later_quarter_is_required_once_it_is_open() -> None:
@@ -160,7 +161,7 @@ def test_values_beyond_what_a_column_can_hold_are_out_of_range(issued: tuple[Pat
     [report] = validate_files([path], root)
     by_name = {f.name: f for f in report.findings}
     assert (by_name["date_prepared"].code, by_name["other_income"].code) == ("Q-E107", "Q-E103")
-    assert "31/12/9999 is not between 01/04/2025 and 30/09/2026" in by_name["date_prepared"].message
+    assert "31/12/9999 is not between 01/07/2025 and 30/09/2026" in by_name["date_prepared"].message
     assert "£100,000,000,000,000,000,000.00 is outside the allowed range" in by_name["other_income"].message
 
 

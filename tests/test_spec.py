@@ -61,7 +61,7 @@ def test_spec_json_lists_every_input_with_its_cell(capsys: pytest.CaptureFixture
     assert by_name["exp_teaching_staff_q3"]["open_from_quarter"] == 3
     assert by_name["email"]["max_length"] == 254
     assert by_name["declaration"]["choices"] == ["Yes", "No"]
-    assert by_name["date_prepared"]["date_window"] == "return"
+    assert by_name["date_prepared"]["date_window"] == "period"
 
 
 def layout(published: dict[str, Any]) -> dict[str, list[str]]:

@@ -38,7 +38,8 @@ class Limits:
 class Config:
     la_name: str = "Sample Borough Council"
     finance_contact: str = "schools.finance@example.gov.uk"
-    # who receives the annual reports (toolkit Appendix 3): reply and reminder drafts about them come from here
+    # who receives the annual reports (toolkit Appendix 3): their workbooks name them, and reply and
+    # reminder drafts about them come from here
     inclusion_head: str = "Head of Inclusion Services"
     inclusion_head_email: str = "inclusion.services@example.gov.uk"
     # a partnership's SLA review is due when its last review (or, never reviewed, the SLA's start) is
@@ -52,6 +53,14 @@ class Config:
     reports: str = "reports"
     replies: str = "replies"
 
+    def return_contact(self, kind: str) -> str:
+        """Who a return of this kind is sent to, as its workbook says after the spec's
+        ``return_to``: annual reports go to the Head of Inclusion Services (toolkit
+        Appendix 3), quarterly returns to the schools' finance team (Appendix 5)."""
+        if kind == "annual":
+            return f"{self.inclusion_head}, {self.inclusion_head_email}"
+        return self.finance_contact
+
 
 def default_text(password: str | None = None) -> str:
     pw = password or secrets.token_urlsafe(9)
@@ -59,10 +68,10 @@ def default_text(password: str | None = None) -> str:
 
 [la]
 name = "Sample Borough Council"
-# Where host schools send their returns; printed on every workbook.
+# Where host schools send their quarterly returns; printed on every quarterly workbook.
 finance_contact = "schools.finance@example.gov.uk"
-# The Head of Inclusion Services receives the annual reports: reply and reminder drafts
-# about an annual report come from this name and address.
+# The Head of Inclusion Services receives the annual reports: the annual workbook says to
+# send it to this name and address, and reply and reminder drafts about one come from here.
 inclusion_head = "Dr Alex Morgan"
 inclusion_head_email = "inclusion.services@example.gov.uk"
 # A partnership's SLA review is due (pbp status) this many months after its last review,

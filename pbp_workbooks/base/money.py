@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 
 PENNY = Decimal("0.01")
+PENCE_SLACK = Decimal("0.001")  # pence: how far from a whole penny an amount may be and still be in pence
 
 _PLAIN = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 _GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
@@ -32,7 +33,19 @@ def to_decimal(value: object) -> Decimal:
 
 
 def round_pence(value: Decimal) -> Decimal:
-    return value.quantize(PENNY, rounding=ROUND_HALF_UP)
+    """To the nearest penny, half up. Exact for any amount a cell can hold (Excel's largest
+    number is about 1e308): the default context's 28 digits would refuse £1e30."""
+    digits = max(28, value.adjusted() + 3) if value.is_finite() else 28
+    return value.quantize(PENNY, rounding=ROUND_HALF_UP, context=Context(prec=digits))
+
+
+def pence_places(value: Decimal) -> bool:
+    """Whether an amount is in whole pence: within a thousandth of a penny of one (12.50,
+    12.500 and the 19.989999999999998 a spreadsheet stores for 19.99 are; 20000.123 is not).
+    The workbook's Checks sheet tests the same (expr.not_pence), where every program's
+    ROUND works on doubles."""
+    pence = value * 100
+    return abs(pence - pence.to_integral_value(rounding=ROUND_HALF_UP)) <= PENCE_SLACK
 
 
 def to_pence(value: Decimal) -> int:

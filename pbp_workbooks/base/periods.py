@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -39,6 +40,19 @@ class FinancialYear:
     def end(self) -> date:
         return date(self.start_year + 1, 3, 31)
 
+    @property
+    def academic_year(self) -> tuple[str, date, date]:
+        """The last academic year complete within this financial year: 2024-25, 1 September
+        2024 to 31 July 2025 for 2025-26 (schools keep attendance and exclusions by it)."""
+        y = self.start_year - 1
+        return f"{y}-{(y + 1) % 100:02d}", date(y, 9, 1), date(y + 1, 7, 31)
+
+    def describe(self) -> dict[str, str]:
+        """The year's periods as the annual report names them ({financial_year}, {academic_year})."""
+        name, first, last = self.academic_year
+        return {"financial_year": f"the financial year {self} ({_day(self.start)} to {_day(self.end)})",
+                "academic_year": f"the academic year {name} ({_day(first)} to {_day(last)})"}
+
     def previous(self) -> FinancialYear:
         return FinancialYear(self.start_year - 1)
 
@@ -46,19 +60,62 @@ class FinancialYear:
         return {1: date(self.start_year, 6, 30), 2: date(self.start_year, 9, 30),
                 3: date(self.start_year, 12, 31), 4: date(self.start_year + 1, 3, 31)}[quarter]
 
-    def window(self, name: str) -> tuple[date, date]:
-        """Date windows a field can be constrained to.
+    def quarter_start(self, quarter: int) -> date:
+        return {1: date(self.start_year, 4, 1), 2: date(self.start_year, 7, 1),
+                3: date(self.start_year, 10, 1), 4: date(self.start_year + 1, 1, 1)}[quarter]
+
+    def period(self, quarter: int | None) -> tuple[date, date]:
+        """The first and last day a return covers: its quarter, or the whole year."""
+        if quarter is None:
+            return self.start, self.end
+        return self.quarter_start(quarter), self.quarter_end(quarter)
+
+    def window(self, name: str, quarter: int | None = None) -> tuple[date, date]:
+        """Date windows a field can be constrained to (an earlier date is an error).
 
         ``year``: inside the financial year. ``return``: from the start of the year to
         six months after it ends (a Q4 return is prepared and signed after 31 March).
+        ``period``: a date the return itself is prepared, signed or approved on: not before
+        its period (the quarter, or the year) starts, and no later than ``return`` allows.
+        A ``period`` date before the period ends is a warning, and one more than a week
+        after the day of validation an error (validation.period_date_findings).
         """
         if name == "year":
             return self.start, self.end
         if name == "return":
             return self.start, self.end + timedelta(days=183)
+        if name == "period":
+            return self.period(quarter)[0], self.end + timedelta(days=183)
         if name == "any":
             return date(2000, 1, 1), date(2099, 12, 31)
         raise ValueError(f"unknown date window {name!r}")
+
+
+FUTURE_DAYS = 7  # a return's own dates may be this many days after the day it is checked, no more
+
+
+def today() -> date:
+    """The day of validation: PBP_TODAY (YYYY-MM-DD) where set, so a test or a rerun of an
+    old batch can fix it; else the computer's date."""
+    fixed = os.environ.get("PBP_TODAY", "").strip()
+    if fixed:
+        try:
+            return date.fromisoformat(fixed)
+        except ValueError:
+            raise UsageError(f"PBP_TODAY='{fixed}' is not a date: write it like 2026-01-31") from None
+    return date.today()
+
+
+def _day(d: date) -> str:
+    return f"{d.day} {d:%B %Y}"
+
+
+def fill_period(text: str, fy: FinancialYear) -> str:
+    """A text with the year's periods in it: "{financial_year}" becomes "the financial year
+    2025-26 (1 April 2025 to 31 March 2026)"; other braces are left as they are."""
+    for key, value in fy.describe().items():
+        text = text.replace("{" + key + "}", value)
+    return text
 
 
 def parse_quarter(text: str | int) -> int:

@@ -17,8 +17,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from pbp_workbooks.base.addresses import EMAIL
 from pbp_workbooks.base.errors import ConfigError, UsageError
-from pbp_workbooks.base.money import parse_text_number, to_decimal
+from pbp_workbooks.base.money import format_gbp, parse_text_number, to_decimal
 from pbp_workbooks.base.periods import FinancialYear
 from pbp_workbooks.base.printing import Page, Printing, print_setup
 
@@ -27,7 +28,7 @@ from pbp_workbooks.base.printing import Page, Printing, print_setup
 class Column:
     heading: str  # row 1 of the sheet, exactly (capitals do not matter)
     key: str
-    kind: str  # text | urn | year | period | date | money | count
+    kind: str  # text | email | urn | year | period | date | money | count | key_stages
     required: bool
     help: str  # what to enter, for the Instructions sheet
     may_be_absent: bool = False  # a column added in a later release: a roster without it is read as all blank
@@ -48,7 +49,11 @@ KIND_HELP = {
     "date": "a date, like 30/10/2025",
     "money": "pounds and pence, like 412500.00",
     "count": "a whole number (0 or more)",
+    "email": "an email address, like bursar@school.sch.uk",
+    "key_stages": "a key stage or a range of them: EYFS, KS1, KS2, like EYFS-KS2 or KS2",
 }
+
+KEY_STAGES = ("EYFS", "KS1", "KS2")  # the primary phase, youngest first
 
 _PARTNERSHIP = "The Neighbourhood Partnership, spelt as on the Provisions sheet (capitals do not matter)."
 _YEAR_HELP = "The financial year (1 April to 31 March)."
@@ -64,14 +69,17 @@ SHEETS: tuple[SheetDef, ...] = (
                         "The host school's Unique Reference Number. Format the column as Text so Excel keeps any "
                         "leading zero. Each URN once."),
                  Column("Provision name", "provision", "text", True, "The provision's name, as printed on its workbooks."),
-                 Column("Finance contact email", "contact_email", "text", False,
-                        "Who fills in the returns at the host school (for your records)."),
+                 Column("Finance contact email", "contact_email", "email", False,
+                        "Who fills in the returns at the host school: reminders (pbp chase) are addressed to it."),
                  Column("SLA start date", "sla_start", "date", False,
                         "When the partnership's Service Level Agreement with the host school started (toolkit "
                         "section 2).", may_be_absent=True),
                  Column("SLA last reviewed", "sla_reviewed", "date", False,
                         "When the partnership last reviewed its SLA (toolkit section 2: 'reviewed on a regular "
                         "basis'). pbp status lists the SLA reviews that are due.", may_be_absent=True),
+                 Column("Key stages served", "key_stages", "key_stages", False,
+                        "The key stages the provision is for. A return reporting pupils placed outside them, with no "
+                        "placement outside key stage recorded, gets a warning. Blank: not checked.", may_be_absent=True),
              )),
     SheetDef("Allocations", "The DSG behaviour allocation of each partnership for each financial year: one row per "
              "partnership and year. A year's workbooks can be issued once every partnership has its row.", (
@@ -131,6 +139,7 @@ class Provision:
     contact_email: str | None = None
     sla_start: date | None = None
     sla_reviewed: date | None = None
+    key_stages: tuple[str, ...] | None = None  # e.g. ("KS1", "KS2"); None: not recorded
 
 
 @dataclass
@@ -160,19 +169,45 @@ class Roster:
         return self.due_dates.get((str(year), period))
 
 
+def parse_key_stages(text: str) -> tuple[str, ...] | None:
+    """'EYFS-KS2' -> ('EYFS', 'KS1', 'KS2'); 'KS2' -> ('KS2',); 'EYFS, KS1' -> both; None if
+    it is not key stages (spaces, capitals and 'to' for the dash do not matter)."""
+    s = re.sub(r"\s+", "", text.upper().replace("–", "-").replace("—", "-")).replace("TO", "-")
+    stages: list[str] = []
+    for part in filter(None, s.replace(";", ",").split(",")):
+        ends = part.split("-")
+        if len(ends) > 2 or any(e not in KEY_STAGES for e in ends):
+            return None
+        lo, hi = KEY_STAGES.index(ends[0]), KEY_STAGES.index(ends[-1])
+        if lo > hi:
+            return None
+        stages += [k for k in KEY_STAGES[lo:hi + 1] if k not in stages]
+    return tuple(k for k in KEY_STAGES if k in stages) or None
+
+
+def key_stage_text(stages: tuple[str, ...] | None) -> str | None:
+    """('EYFS', 'KS1', 'KS2') -> 'EYFS-KS2'; ('KS2',) -> 'KS2'; a gap is listed: 'EYFS, KS2'."""
+    if not stages:
+        return None
+    idx = [KEY_STAGES.index(k) for k in stages]
+    if idx == list(range(idx[0], idx[-1] + 1)):
+        return stages[0] if len(stages) == 1 else f"{stages[0]}-{stages[-1]}"
+    return ", ".join(stages)
+
+
 # ----------------------------------------------------------------------- sample LA
 
 SAMPLE_PROVISIONS = [
     Provision("North", "Northfield Primary School", "990101", "The Harbour (North PBP)", "bursar@northfield.example.sch.uk",
-              date(2023, 9, 1), date(2026, 7, 10)),
+              date(2023, 9, 1), date(2026, 7, 10), ("EYFS", "KS1", "KS2")),
     Provision("East", "Eastgate Community Primary", "990202", "Rainbow Room (East PBP)", "finance@eastgate.example.sch.uk",
-              date(2023, 9, 1), date(2024, 6, 20)),
+              date(2023, 9, 1), date(2024, 6, 20), ("KS1", "KS2")),
     Provision("South", "Southmead C of E Primary", "990303", "The Lighthouse (South PBP)", "sbm@southmead.example.sch.uk",
-              date(2024, 4, 1), None),
+              date(2024, 4, 1), None, ("KS2",)),
     Provision("West", "Westbrook Junior School", "990404", "Oak Tree Base (West PBP)", "office@westbrook.example.sch.uk",
-              date(2023, 9, 1), date(2026, 10, 2)),
+              date(2023, 9, 1), date(2026, 10, 2), ("KS2",)),
     Provision("Central", "St Anne's Catholic Primary", "990505", "The Nest (Central PBP)", "finance@stannes.example.sch.uk",
-              None, None),
+              None, None, ("EYFS", "KS1", "KS2")),
 ]
 SAMPLE_ALLOCATIONS = {
     "North": ("398500.00", "412500.00", "420750.00"),
@@ -193,7 +228,7 @@ def sample_rows(due_dates: Mapping[tuple[str, str], date] | None = None) -> dict
     rows: dict[str, list[list[Any]]] = {sd.name: [] for sd in SHEETS}
     for p in SAMPLE_PROVISIONS:
         rows["Provisions"].append([p.partnership, p.host_school, p.urn, p.provision, p.contact_email, p.sla_start,
-                                   p.sla_reviewed])
+                                   p.sla_reviewed, key_stage_text(p.key_stages)])
         for y, amount in zip(SAMPLE_YEARS, SAMPLE_ALLOCATIONS[p.partnership], strict=True):
             rows["Allocations"].append([p.partnership, y, Decimal(amount)])
     for y in SAMPLE_YEARS:
@@ -264,7 +299,7 @@ def write_sample(path: Path, due_dates: Mapping[tuple[str, str], date] | None = 
                     ws.write_number(r, c, float(value), money)
                 elif kind == "date":
                     ws.write_datetime(r, c, datetime(value.year, value.month, value.day), day)
-                elif kind in ("urn", "year", "text", "period"):
+                elif kind in ("urn", "year", "text", "period", "email", "key_stages"):
                     ws.write_string(r, c, str(value), text if kind in ("urn", "year") else None)
                 else:
                     ws.write_number(r, c, value)
@@ -360,6 +395,17 @@ def _convert(value: Any, kind: str) -> Any:
         return None
     if kind == "text":
         return str(value)
+    if kind == "email":
+        s = str(value)
+        if EMAIL.match(s) is None:
+            raise _Bad(f"{s!r} is not an email address; enter one like bursar@school.sch.uk")
+        return s
+    if kind == "key_stages":
+        stages = parse_key_stages(str(value))
+        if stages is None:
+            raise _Bad(f"{value!r} is not a key stage or a range of them; use {', '.join(KEY_STAGES)}, "
+                       "like EYFS-KS2 or KS2")
+        return stages
     if kind == "urn":
         if isinstance(value, float) and value.is_integer():
             value = int(value)
@@ -433,6 +479,7 @@ def check(path: Path) -> Checked:
                           "save it as .xlsx") from None
     fname = path.name
     problems: list[Problem] = []
+    read_as: list[Problem] = []
     tables: dict[str, list[dict[str, Any]]] = {}
     try:
         for sd in SHEETS:
@@ -447,15 +494,19 @@ def check(path: Path) -> Checked:
                 problems.append(Problem(f"{fname}, sheet {sd.name}", f"cannot be read ({type(err).__name__})",
                                         (SHEETS.index(sd), 0, 0)))
                 continue
-            tables[sd.name] = _read_rows(fname, sd, grid, problems)
+            tables[sd.name] = _read_rows(fname, sd, grid, problems, read_as)
     finally:
         wb.close()
     found = _assemble(tables, path, problems)
     found.problems.sort(key=lambda p: p.at)
+    found.notes[:0] = [str(p) for p in sorted(read_as, key=lambda p: p.at)]
     return found
 
 
-def _read_rows(fname: str, sd: SheetDef, grid: list[list[Any]], problems: list[Problem]) -> list[dict[str, Any]]:
+def _read_rows(fname: str, sd: SheetDef, grid: list[list[Any]], problems: list[Problem],
+               read_as: list[Problem]) -> list[dict[str, Any]]:
+    """The sheet's rows; a bad cell is a problem, money typed as text and read for certain
+    goes in ``read_as`` (a note with its sheet, row and column: the roster is still usable)."""
     rows = iter(grid)
     header = [str(h).strip().casefold() if h not in (None, "") else "" for h in next(rows, ())]
     index: dict[str, int] = {}
@@ -482,8 +533,13 @@ def _read_rows(fname: str, sd: SheetDef, grid: list[list[Any]], problems: list[P
             where = f"{fname}, sheet {sd.name}, cell {_col_letter(c + 1)}{r}"
             at = (SHEETS.index(sd), r, c + 1)
             rec[f"_at_{col.key}"] = (where, at)
+            cell = raw[c] if c < len(raw) else None
             try:
-                v = _convert(raw[c] if c < len(raw) else None, col.kind)
+                v = _convert(cell, col.kind)
+                if col.kind == "money" and isinstance(cell, str) and v is not None:
+                    read_as.append(Problem(where, f"{col.heading} (row {r}, column {_col_letter(c + 1)}) holds the "
+                                                  f"text {cell.strip()!r}, read as {format_gbp(v)}; type the "
+                                                  "amount as a number, without £ signs or commas", at))
             except _Bad as bad:
                 problems.append(Problem(where, str(bad), at))
                 v = None
@@ -519,7 +575,7 @@ def _assemble(tables: dict[str, list[dict[str, Any]]], path: Path, problems: lis
         elif rec["urn"] is not None:
             seen_urn[rec["urn"]] = rec["_row"]
         provisions.append(Provision(rec["partnership"], rec["host_school"], rec["urn"], rec["provision"],
-                                    rec["contact_email"], rec["sla_start"], rec["sla_reviewed"]))
+                                    rec["contact_email"], rec["sla_start"], rec["sla_reviewed"], rec["key_stages"]))
     if not provisions and not any(p.where.startswith(f"{fname}, sheet Provisions") for p in problems):
         problems.append(Problem(f"{fname}, sheet Provisions", "no provisions listed: add a row per partnership",
                                 (0, 1, 0)))

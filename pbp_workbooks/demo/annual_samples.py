@@ -227,7 +227,10 @@ def filled_values(spec: Spec, fy: FinancialYear, prefilled: dict[str, Any], *, s
     v.update(send_none_pupils=none, send_sen_support_pupils=support, send_ehcp_pupils=n_ehcp)
     if n_ehcp:
         v["ehcp_explanation"] = EHCP_EXPLANATION
-    eyfs, ks1, ks2 = _split(rng, pupils, [1, 5, 14])
+    # pupils only in the key stages the provision serves (LA roster), unless placed outside them
+    served: list[float] = [0 if v.get(f"keystage_{k}_served") == "No" and not placements else w
+              for k, w in (("eyfs", 1), ("ks1", 5), ("ks2", 14))]
+    eyfs, ks1, ks2 = _split(rng, pupils, served)
     v.update(keystage_eyfs_pupils=eyfs, keystage_ks1_pupils=ks1, keystage_ks2_pupils=ks2)
     v["placements_outside_ks"] = placements
     if placements:

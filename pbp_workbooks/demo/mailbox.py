@@ -49,7 +49,15 @@ def _email(prov: roster_mod.Provision, n: int, subject: str, body: str,
 def run_mailbox(ws: Workspace, root: Path, fy: FinancialYear, q2_final: dict[str, dict[str, Any]],
                 out: Callable[[str], None], rel: Callable[[Any], str]) -> Path:
     """Steps E1-E3; returns the mailbox folder."""
-    from pbp_workbooks.demo.run import _issued, _print_reports, carry_forward, sample_values, type_into, typed
+    from pbp_workbooks.demo.run import (
+        _issued,
+        _print_reports,
+        carried_over,
+        carry_forward,
+        sample_values,
+        type_into,
+        typed,
+    )
     from pbp_workbooks.intake.ingest import ingest
     from pbp_workbooks.reports.reminders import who, write_reminders
     from pbp_workbooks.workbook.generate import generate
@@ -58,6 +66,7 @@ def run_mailbox(ws: Workspace, root: Path, fy: FinancialYear, q2_final: dict[str
     params = ws.config.thresholds.params()
     roster = roster_mod.load(ws.roster_path)
     issued = generate(ws, "quarterly", fy, QUARTER, None)
+    carried = carried_over(ws, spec, fy, QUARTER)
     mailbox = root / MAILBOX / f"{fy} Q{QUARTER}"
     mailbox.mkdir(parents=True, exist_ok=True)
     filled = root / MAILBOX / ".filled"  # the schools' own copies, before they attach them
@@ -71,7 +80,7 @@ def run_mailbox(ws: Workspace, root: Path, fy: FinancialYear, q2_final: dict[str
             msg = _email(prov, n, subject, "Please find our Q3 return attached.", None)
         else:
             fresh = sample_values(spec, fy, QUARTER, roster.allocation(p, fy), params, seed=500 + n)
-            v = carry_forward(spec, q2_final[p], fresh, QUARTER, params, seed=600 + n)
+            v = carry_forward(spec, q2_final[p], fresh, QUARTER, params, seed=600 + n, carried=carried.get(p))
             if what == "a return with an invalid email address":
                 v["email"] = "bursar at southmead"  # Q-E108
             src = _issued(issued, p)

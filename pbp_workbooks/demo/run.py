@@ -124,15 +124,30 @@ def clean(spec: Spec, v: dict[str, Any], params: dict[str, Any], seed: int) -> d
 
 
 def carry_forward(spec: Spec, earlier: dict[str, Any], later: dict[str, Any], quarter: int, params: dict[str, Any],
-                  seed: int) -> dict[str, Any]:
+                  seed: int, carried: dict[str, Any] | None = None) -> dict[str, Any]:
     """A later quarter's return consistent with the earlier one: same budgets, same balance
-    brought forward and the same actuals for the quarters already reported."""
+    brought forward and the same actuals for the quarters already reported. ``carried``: the
+    items register rows its workbook was issued with (locked; history.carried_rows), which
+    take the place of the sample's own."""
     v = dict(later)
     for f in spec.fields:
         if f.grid_col == "budget" or (f.quarter is not None and f.quarter < quarter):
             v[f.name] = earlier.get(f.name)
+        elif f.source == spec_mod.CARRIED and carried:
+            v[f.name] = carried.get(f.name)
     v["balance_bf"] = earlier.get("balance_bf")
     return clean(spec, v, params, seed)
+
+
+def carried_over(ws: Workspace, spec: Spec, fy: FinancialYear, quarter: int) -> dict[str, dict[str, Any]]:
+    """Each partnership's items register rows as its workbook for the quarter was issued."""
+    with Ledger(ws.ledger_path) as ledger:
+        issued = ledger.issued_for(spec.kind, str(fy), quarter)
+    out = {}
+    for i in issued:
+        prefill = history.typed_values(spec, i.prefill_json)
+        out[i.partnership] = {n: prefill[n] for n in history.locked_carried(spec, prefill)}
+    return out
 
 
 def sample_values(spec: Spec, fy: FinancialYear, quarter: int, allocation: Decimal, params: dict[str, Any],
@@ -245,12 +260,14 @@ def run_demo(root: Path, say: Callable[[str], None] | None = None, *, pdf: bool 
 
     # ---- Q2, first round
     issued_q2 = generate(ws, "quarterly", fy, 2, None)
+    carried_q2 = carried_over(ws, spec, fy, 2)
     q2_values: dict[str, dict[str, Any]] = {}
     sent_q2: list[Path] = []
     for i, prov in enumerate(roster.provisions):
         alloc = roster.allocation(prov.partnership, fy)
         fresh = sample_values(spec, fy, 2, alloc, params, seed=200 + i)
-        v = carry_forward(spec, q1_values[prov.partnership], fresh, 2, params, seed=300 + i)
+        v = carry_forward(spec, q1_values[prov.partnership], fresh, 2, params, seed=300 + i,
+                          carried=carried_q2.get(prov.partnership))
         v = with_problem(spec, prov.partnership, v, params, seed=400 + i)
         q2_values[prov.partnership] = v
         src = _issued(issued_q2, prov.partnership)

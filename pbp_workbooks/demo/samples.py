@@ -49,7 +49,7 @@ def filled_values(spec: Spec, fy: FinancialYear, quarter: int, prefilled: dict[s
         date_prepared=min(fy.quarter_end(quarter) + timedelta(days=12), fy.window("return")[1]),
         balance_bf=_pounds(float(allocation) * rng.uniform(0.01, 0.06)),
         other_income=Decimal("0.00"),
-        placements_outside_ks=0,
+        placements_outside_ks=0, placements_at_end=0,
         headteacher_name=rng.choice(PEOPLE), signoff_date=fy.quarter_end(quarter) + timedelta(days=20),
         declaration="Yes", overhead_agreed="Yes", overhead_agreed_date=date(fy.start_year, 4, 20),
     )

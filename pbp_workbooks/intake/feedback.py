@@ -17,6 +17,7 @@ from pbp_workbooks.base.roster import Roster
 from pbp_workbooks.base.roster import load as load_roster
 from pbp_workbooks.base.workspace import Workspace
 from pbp_workbooks.intake.validation import Checked
+from pbp_workbooks.ledger.history import locked_carried, typed_values
 from pbp_workbooks.ledger.store import Ledger
 from pbp_workbooks.spec.model import Spec
 from pbp_workbooks.workbook.writer import Identity, Mark, WorkbookWriter
@@ -37,13 +38,14 @@ class Draft:
     contact: str
     due: date | None
     generated_at: datetime
+    lock: frozenset[str] = frozenset()  # rows carried over, locked as issued
 
     def write(self, path: Path) -> Path:
         writer = WorkbookWriter(self.spec, self.identity, password=self.password, params=self.params,
                                 la_name=self.la_name, contact=self.contact, due=self.due,
                                 generated_at=self.generated_at)
         path.parent.mkdir(parents=True, exist_ok=True)
-        writer.write(path, self.inputs, self.marks)
+        writer.write(path, self.inputs, self.marks, self.lock)
         return path
 
 
@@ -57,14 +59,20 @@ def draft(ws: Workspace, ledger: Ledger | None, checked: Checked, roster: Roster
     inputs: dict[str, Any] = dict(data.values)
     inputs.update(data.sent)  # what they typed in each cell the reader reported, so they can see what to fix
     issued = ledger.issued_by_token(identity.issue_token) if ledger is not None else None
+    lock: frozenset[str] = frozenset()
     if issued is not None and ledger is not None:  # made from a superseded workbook: answer with the new one
         issued = ledger.superseded_by(issued.token) or issued
     if issued is not None:  # the LA's identity and pre-filled values, whatever the file says
         identity = Identity(issued.template, issued.template_version, issued.kind, issued.year, issued.quarter,
                             issued.partnership, issued.host_school, issued.urn, identity.provision, issued.token)
-        for name, value in json.loads(issued.prefill_json or "{}").items():
+        prefill = json.loads(issued.prefill_json or "{}")
+        for name, value in prefill.items():
             if name in data.spec.by_name and data.spec[name].locked:
                 inputs[name] = data.values.get(name) if value is None else _typed(data.spec[name].type, value)
+        carried = typed_values(data.spec, issued.prefill_json)
+        lock = locked_carried(data.spec, carried)
+        for name in lock:  # locked as issued: the feedback workbook puts back any change (Q-E304)
+            inputs[name] = carried[name]
     due = None
     try:
         roster = roster or load_roster(ws.roster_path)
@@ -75,8 +83,8 @@ def draft(ws: Workspace, ledger: Ledger | None, checked: Checked, roster: Roster
                   tuple(n for n in f.also if n in data.spec.by_name))
              for f in checked.report.findings]
     return Draft(data.spec, identity, inputs, marks, password=cfg.password, params=cfg.thresholds.params(),
-                 la_name=cfg.la_name, contact=cfg.finance_contact, due=due,
-                 generated_at=datetime.now(UTC).replace(microsecond=0))
+                 la_name=cfg.la_name, contact=cfg.return_contact(data.spec.kind), due=due,
+                 generated_at=datetime.now(UTC).replace(microsecond=0), lock=lock)
 
 
 def _typed(ftype: str, value: Any) -> Any:

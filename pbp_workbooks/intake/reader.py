@@ -16,7 +16,9 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
-from pbp_workbooks.base.money import parse_text_number
+from pbp_workbooks.base.errors import UsageError
+from pbp_workbooks.base.money import parse_text_number, pence_places, round_pence
+from pbp_workbooks.base.periods import FinancialYear
 from pbp_workbooks.intake.xlsx_safe import Limits, RawCell, RawWorkbook, open_workbook
 from pbp_workbooks.spec import model as spec_mod
 from pbp_workbooks.spec import registry
@@ -114,6 +116,23 @@ def spec_for(meta: dict[str, str]) -> Spec:
     raise NotOurTemplate(template_finding("T-E001", detail=f"unknown template {tid!r}"))
 
 
+def _check_period(spec: Spec, meta: dict[str, str]) -> None:
+    """The period in the identity sheet must be one: a financial year like 2025-26 and a
+    quarter 1-4 (or none, for a return of the year). Anything else was typed over
+    the hidden sheet, and only this file is turned away, not the batch it came in."""
+    year, quarter = meta.get("financial_year", ""), meta.get("quarter", "")
+    try:
+        FinancialYear.parse(year)
+    except UsageError:
+        raise NotOurTemplate(template_finding(
+            "T-E001", sheet=META_SHEET, value=year,
+            detail=f"its identity sheet gives '{year}' as the financial year, which is not one")) from None
+    if quarter not in ("", "1", "2", "3", "4"):
+        raise NotOurTemplate(template_finding(
+            "T-E001", sheet=META_SHEET, value=quarter,
+            detail=f"its identity sheet gives '{quarter}' as the quarter, which is not one"))
+
+
 def read_return(path: Path, limits: Limits | None = None) -> ReturnData:
     """Raises UnreadableFile (not a readable xlsx) or NotOurTemplate."""
     wb = open_workbook(path, limits or Limits())
@@ -123,6 +142,7 @@ def read_return(path: Path, limits: Limits | None = None) -> ReturnData:
 def read_workbook(wb: RawWorkbook) -> ReturnData:
     meta = read_meta(wb)
     spec = spec_for(meta)
+    _check_period(spec, meta)
     data = ReturnData(spec, meta, {})
     _read_inputs(wb, data)
     _check_layout(wb, data)
@@ -210,6 +230,13 @@ def _convert(spec: Spec, f: Field, raw: RawCell | None, cell: str, data: ReturnD
             number = parsed.value
             data.findings.append(_field_finding(spec, "W109", f, v, cell, read=format_value(f, number)))
         assert number is not None
+        if t in ("money", "signed_money") and not pence_places(number):
+            # reported at its cell, and read (and kept in the ledger) as the nearest penny:
+            # a rejected return's figures are still shown, never a fraction of a penny
+            rounded = round_pence(number)
+            data.findings.append(_field_finding(spec, "E111", f, v, cell, read=f"{rounded:f}"))
+            data.sent.setdefault(f.name, v)
+            return rounded
         if t == "integer":
             if number != number.to_integral_value():
                 data.findings.append(_field_finding(spec, "E102", f, v, cell, what=_what(f), how=_how(f)))

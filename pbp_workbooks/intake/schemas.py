@@ -85,7 +85,7 @@ class FieldSchema:
     rules: dict[str, tuple[str, ...]]
 
 
-def _checks(f: Field, fy: FinancialYear) -> list[tuple[str, pa.Check]]:
+def _checks(f: Field, fy: FinancialYear, quarter: int | None) -> list[tuple[str, pa.Check]]:
     """The pandera checks of one input, each with the field rule it stands for."""
     if f.type in ("money", "signed_money"):
         assert f.min is not None and f.max is not None
@@ -97,7 +97,7 @@ def _checks(f: Field, fy: FinancialYear) -> list[tuple[str, pa.Check]]:
             return []
         return [("E103", pa.Check.in_range(float(f.min), float(f.max)))]
     if f.type == "date":
-        first, last = fy.window(f.window or "year")
+        first, last = fy.window(f.window or "year", quarter)
         return [("E107", pa.Check.in_range(pd.Timestamp(first), pd.Timestamp(last)))]
     out: list[tuple[str, pa.Check]] = []
     if f.max_length is not None:
@@ -121,7 +121,7 @@ def field_schema(spec: Spec, quarter: int | None, year: str) -> FieldSchema:
     columns: dict[str, pa.Column] = {}
     rules: dict[str, tuple[str, ...]] = {}
     for f in open_fields(spec, quarter):
-        checks = _checks(f, fy)
+        checks = _checks(f, fy, quarter)
         columns[f.name] = pa.Column(COLUMNS[f.type][0], [c for _, c in checks], nullable=not f.is_required(quarter),
                                     title=f.label, description=_description(f, quarter))
         rules[f.name] = tuple(code for code, _ in checks)
@@ -187,5 +187,6 @@ def validate(spec: Spec, quarter: int | None, year: str, values: Sequence[dict[s
                 suffix = compiled.rules[name][int(number)]
             else:  # a column missing or of the wrong type: the frame was built wrong, not the return
                 raise RuntimeError(f"field-rule frame for {spec.id}: {check} failed on column {name}") from None
-            out[int(ret)].append(field_finding(spec, suffix, spec[name], values[int(ret)].get(name), year))
+            out[int(ret)].append(field_finding(spec, suffix, spec[name], values[int(ret)].get(name), year,
+                                                       quarter))
     return out

@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from pbp_workbooks.base.errors import UnreadableFile
 from pbp_workbooks.base.money import format_gbp, to_pence
+from pbp_workbooks.base.periods import FUTURE_DAYS, FinancialYear, today
 from pbp_workbooks.intake.reader import NotOurTemplate, ReturnData, read_workbook
 from pbp_workbooks.intake.xlsx_safe import Limits, open_workbook
 from pbp_workbooks.ledger.store import Ledger
@@ -82,7 +83,7 @@ def read_one(path: Path, display: str, limits: Limits, params: dict[str, Any] | 
 def check_alone(c: Checked, params: dict[str, Any]) -> None:
     """The checks of one return that need neither the ledger nor the rest of the batch."""
     assert c.data is not None
-    c.closed = closed_quarter_findings(c.data)
+    c.closed = closed_quarter_findings(c.data) + period_date_findings(c.data)
     c.values = calc.compute(c.data.spec, c.data.values)
     # Only the reader's findings can mark an input unread (E102, T-E006): the same set as
     # when this ran after the identity and field rules.
@@ -353,7 +354,28 @@ def closed_quarter_findings(data: ReturnData) -> list[Finding]:
     out = []
     for f in spec.fields:
         if f.quarter is not None and quarter is not None and f.quarter > quarter and data.values.get(f.name) is not None:
-            out.append(field_finding(spec, "E104", f, data.values[f.name], data.meta.get("financial_year", "")))
+            out.append(field_finding(spec, "E104", f, data.values[f.name], data.meta.get("financial_year", ""), quarter))
+    return out
+
+
+def period_date_findings(data: ReturnData) -> list[Finding]:
+    """The return's own dates (prepared, signed off, approved: window ``period``) against its
+    period and the day of validation: more than a week ahead is an error (E113), before the
+    period ends a warning (W112). A date outside the field's window is E107 (the field rules)."""
+    spec, quarter, year = data.spec, data.quarter, data.meta.get("financial_year", "")
+    fy = FinancialYear.parse(year)
+    start, end = fy.period(quarter)
+    last = fy.window("period", quarter)[1]
+    latest = today() + timedelta(days=FUTURE_DAYS)
+    out = []
+    for f in spec.fields:
+        v = data.values.get(f.name)
+        if f.window != "period" or not f.is_open(quarter) or not isinstance(v, date) or not start <= v <= last:
+            continue  # outside the window altogether: E107 says so
+        if v > latest:
+            out.append(field_finding(spec, "E113", f, v, year, quarter))
+        elif v < end:
+            out.append(field_finding(spec, "W112", f, v, year, quarter))
     return out
 
 

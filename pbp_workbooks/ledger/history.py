@@ -78,11 +78,48 @@ def expected_prior(ledger: Ledger, spec: Spec, fy: FinancialYear, quarter: int |
             for name in spending.cells(row, "actuals")[:q]:
                 if name not in out and vals.get(name) is not None:
                     out[name] = vals[name]
+    if latest is not None:
+        out.update(carried_rows(spec, latest))
     closing = closing_balance(ledger, fy.previous(), partnership)
     brought_forward = spec.role("brought_forward")
     if closing is not None and brought_forward is not None:
         out[brought_forward] = closing[0]
     return {k: v for k, v in out.items() if v is not None}
+
+
+def carried_rows(spec: Spec, accepted: dict[str, Any]) -> dict[str, Any]:
+    """The rows of each ``carried`` grid (the year's items register) of the latest earlier
+    return the LA accepted, which holds the year's register to date: every row with
+    something in it, in order, from row 1 (gaps closed). They come pre-filled and locked in
+    the next return; rows beyond the grid's length are left out (it is long enough for a
+    busy year: the spec's ``rows``)."""
+    out: dict[str, Any] = {}
+    for section in spec.sections:
+        if section.kind != "grid" or not carried_names(spec, section.key):
+            continue
+        filled = [rk for rk in section.row_keys
+                  if any(not _blank(accepted.get(f"{section.key}_{rk}_{ck}")) for ck in section.col_keys)]
+        for src, dst in zip(filled, section.row_keys, strict=False):
+            for ck in section.col_keys:
+                v = accepted.get(f"{section.key}_{src}_{ck}")
+                if not _blank(v):
+                    out[f"{section.key}_{dst}_{ck}"] = v
+    return out
+
+
+def carried_names(spec: Spec, section: str | None = None) -> frozenset[str]:
+    """The cells that are locked when pre-filled from an earlier accepted return."""
+    return frozenset(f.name for f in spec.fields if f.source == spec_mod.CARRIED
+                     and (section is None or f.section == section))
+
+
+def locked_carried(spec: Spec, prefill: dict[str, Any]) -> frozenset[str]:
+    """Of a workbook's pre-filled values, the carried-over cells: written locked (grey)."""
+    return frozenset(n for n in carried_names(spec) if not _blank(prefill.get(n)))
+
+
+def _blank(v: Any) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip())
 
 
 def closing_balance(ledger: Ledger, fy: FinancialYear, partnership: str) -> tuple[Decimal, str] | None:
@@ -141,7 +178,35 @@ def cross_return_findings(ledger: Ledger, spec: Spec, identity: dict[str, Any], 
             out.append(Finding(code, sev, msg.format(label=f.label, value=shown, expected=format_gbp(want),
                                                      difference=format_gbp((got or Decimal(0)) - want), row=label),
                                f.sheet, f.cell, f.name, None if got is None else str(got)))
+    out.extend(carried_changed(ledger, spec, identity, values))
     return out
+
+
+def carried_changed(ledger: Ledger, spec: Spec, identity: dict[str, Any], values: dict[str, Any]) -> list[Finding]:
+    """Q-E304: a carried-over row (the year's items register) changed from what the workbook
+    was issued with. Each changed cell is reported, at its cell."""
+    issued = ledger.issued_by_token(str(identity.get("token") or ""))
+    if issued is None:
+        return []
+    prefill = typed_values(spec, issued.prefill_json)
+    sev, msg = _declared("Q-E304")
+    out = []
+    for name in sorted(locked_carried(spec, prefill), key=lambda n: (spec[n].row, spec[n].col)):
+        f, want, got = spec[name], prefill[name], values.get(name)
+        if _same_value(want, got):
+            continue
+        row = f.label[: -len(f.column_label) - 2] if f.column_label else f.label
+        out.append(Finding("Q-E304", sev, msg.format(row=row, column=f.column_label or f.label,
+                                                     expected=calc.format_value(f, want),
+                                                     value=calc.format_value(f, got)),
+                           f.sheet, f.cell, f.name, None if got is None else str(got)))
+    return out
+
+
+def _same_value(want: Any, got: Any) -> bool:
+    if isinstance(want, str) and isinstance(got, str):
+        return want.strip() == got.strip()
+    return bool(want == got)
 
 
 # --------------------------------------------------------------------------- annual report

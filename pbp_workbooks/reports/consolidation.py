@@ -84,6 +84,27 @@ class Consolidation:
     def headline(self) -> list[Line]:
         return [self.lines[(p.partnership, self.quarter)] for p in self.provisions]
 
+    def register_line(self, partnership: str) -> Line:
+        """Where a provision's items register for the year to date is: its latest accepted
+        return up to the headline quarter (each return lists the year's items, those of
+        earlier quarters carried over), else the headline quarter's line (which says why)."""
+        for q in sorted((q for q in self.quarters if q <= self.quarter), reverse=True):
+            ln = self.lines.get((partnership, q))
+            if ln is not None and ln.figures is not None:
+                return ln
+        return self.lines[(partnership, self.quarter)]
+
+    def first_reported(self, partnership: str, item: Any) -> int | None:
+        """The first quarter whose accepted return lists the same item (date, description,
+        supplier and amount): where a carried-over row was first reported."""
+        for q in sorted(self.quarters):
+            ln = self.lines.get((partnership, q))
+            if ln is not None and ln.figures is not None and any(
+                    (i.date, i.description, i.supplier, i.amount) == (item.date, item.description, item.supplier,
+                                                                       item.amount) for i in ln.figures.items):
+                return q
+        return None
+
     def all_lines(self) -> list[Line]:
         """Every reporting quarter's lines, quarter by quarter, in roster order."""
         return [self.lines[(p.partnership, q)] for q in self.quarters for p in self.provisions]

@@ -311,7 +311,8 @@ def _write_categories(book: Book, c: Consolidation, rows: list[dict[str, Any]]) 
 
 
 ITEM_COLS = [Col("Partnership", "text", 14), Col("Return", "text", 20), Col("Item", "text", 8),
-             Col("Date", "date", 11), Col("Description", "text", 36), Col("Supplier", "text", 26),
+             Col("First reported", "text", 10), Col("Date", "date", 11), Col("Description", "text", 36),
+             Col("Supplier", "text", 26),
              Col("Category", "text", 26), Col("Amount", "money"), Col("Partnership signatory", "text", 18),
              Col("Date signed", "date", 11), Col("Host school signatory", "text", 18), Col("Date signed", "date", 11),
              Col("Both signatures", "text", 12)]
@@ -325,19 +326,21 @@ def items_sheet_name(th: Thresholds) -> str:
 def _write_items(book: Book, c: Consolidation) -> None:
     ws = book.wb.add_worksheet(items_sheet_name(c.thresholds))
     put_heading(book, ws, f"Register of single items of spend over {threshold_text('large_item', c.thresholds.large_item)}"
-                f" – {c.period_long}",
-                "From the items table of each official return (toolkit section 5: each needs a Neighbourhood "
-                "Partnership signatory and a host school signatory).")
+                f" – {c.year}, the year to Quarter {c.quarter}",
+                "The year's register from each provision's latest official return up to this quarter (each return "
+                "lists the year's items; those of earlier quarters are carried over, so each item is listed once, "
+                "with the quarter it was first reported in). Toolkit section 5: each needs a Neighbourhood "
+                "Partnership signatory and a host school signatory.")
     first = 4
     put_header(book, ws, first - 1, ITEM_COLS)
     r = first
     amounts: list[Decimal | None] = []
-    for ln in c.headline():
+    for ln in (c.register_line(p.partnership) for p in c.provisions):
         f = ln.figures
         if f is None:
             put_text(ws, r, 0, ln.partnership, book.fmt(bold=True))
             put(book, ws, r, 1, "text", ln.label, bold=True, font_color="#9C0006")
-            put_text(ws, r, 2, "no accepted return", book.fmt(italic=True))
+            put_text(ws, r, 2, "no accepted return this year", book.fmt(italic=True))
             r += 1
             continue
         if not f.items:
@@ -348,7 +351,9 @@ def _write_items(book: Book, c: Consolidation) -> None:
             continue
         for it in f.items:
             put_text(ws, r, 0, ln.partnership, book.fmt(bold=True))
-            vals = [ln.label, f"Item {it.row}", it.date, it.description, it.supplier, it.category, it.amount,
+            since = c.first_reported(ln.partnership, it)
+            vals = [ln.label, f"Item {it.row}", f"Q{since}" if since else "", it.date, it.description, it.supplier,
+                    it.category, it.amount,
                     it.partnership_signatory, it.partnership_signed, it.host_signatory, it.host_signed,
                     "Yes" if it.signed_by_both else "NO"]
             for j, (col, v) in enumerate(zip(ITEM_COLS[1:], vals, strict=True), start=1):
@@ -356,7 +361,8 @@ def _write_items(book: Book, c: Consolidation) -> None:
             amounts.append(it.amount)
             r += 1
     ws.write_string(r, 0, "Total", book.fmt(bold=True, top=1))
-    put_formula(ws, r, 7, f"=SUM({col_range(7, first, max(first, r - 1))})",
+    amount_col = next(j for j, col in enumerate(ITEM_COLS) if col.header == "Amount")
+    put_formula(ws, r, amount_col, f"=SUM({col_range(amount_col, first, max(first, r - 1))})",
                 book.fmt(num_format=MONEY_FMT, bold=True, top=1), sum_known(amounts) or Decimal(0))
     ws.freeze_panes(first, 1)
     ws.autofilter(first - 1, 0, max(first, r - 1), len(ITEM_COLS) - 1)

@@ -73,14 +73,15 @@ class Check:
     severity: str = "error"
 
 
-def limit_terms(f: Field, fy: FinancialYear) -> list[str]:
-    """The field rules a formula can test (ranges, whole numbers, dates in their window,
+def limit_terms(f: Field, fy: FinancialYear, quarter: int | None = None) -> list[str]:
+    """The field rules a formula can test (ranges, whole numbers, whole pence, dates in their window,
     lengths, choices, email addresses), as expression-language terms that are 1 for a
     problem: the same limits the LA's field rules apply (schemas.py, findings.py)."""
     if f.type in NUMERIC and f.min is not None and f.max is not None:
-        return [f"outside({f.name}, {f.min}, {f.max}{', 1' if f.type == 'integer' else ''})"]
+        pence = [f"not_pence({f.name})"] if f.type in ("money", "signed_money") else []
+        return [f"outside({f.name}, {f.min}, {f.max}{', 1' if f.type == 'integer' else ''})", *pence]
     if f.type == "date":
-        lo, hi = fy.window(f.window or "year")
+        lo, hi = fy.window(f.window or "year", quarter)
         return [f"outside({f.name}, {(lo - expr.EXCEL_EPOCH).days}, {(hi - expr.EXCEL_EPOCH).days})"]
     terms = []
     if f.type in ("choice", "yesno") and f.choices:
@@ -103,6 +104,22 @@ def _parts(title: str, items: list[tuple[str, str]]) -> list[tuple[str, list[tup
     return [(f"{title} (part {i} of {len(chunks)})", c) for i, c in enumerate(chunks, 1)]
 
 
+def _period_date_checks(spec: Spec, section: str, open_: list[Field], fy: FinancialYear,
+                        quarter: int | None) -> list[Check]:
+    """The return's own dates (window ``period``) dated before its period ends: a warning, as
+    the LA gives (W112). The day-of-validation limit (E113) needs today's date, which a
+    workbook's formula would show differently on each day it is opened: the LA checks it."""
+    names = [f.name for f in open_ if f.type == "date" and f.window == "period"]
+    if not names:
+        return []
+    end, (_lo, hi) = fy.period(quarter)[1], fy.window("period", quarter)
+    first, last = (end - expr.EXCEL_EPOCH).days, (hi - expr.EXCEL_EPOCH).days
+    title = next(s.title for s in spec.sections if s.key == section)
+    return [Check(f"{title}: dated once the period is over ({end:%d/%m/%Y} or later)",
+                  expr.parse(" + ".join(f"outside({n}, {first}, {last})" for n in names) + " > 0", rules.types(spec)),
+                  tuple(names), f"{spec.code_prefix}-W112", "warning")]
+
+
 @cache
 def checks(spec: Spec, quarter: int | None, year: str) -> tuple[Check, ...]:
     """The Checks sheet's lines for a period: per section, required inputs, numbers typed
@@ -122,11 +139,12 @@ def checks(spec: Spec, quarter: int | None, year: str) -> tuple[Check, ...]:
             out.append(Check(f"{part}: amounts, numbers and dates typed as such, not as text",
                              expr.parse(f"count_text({', '.join(t for _, t in names)}) > 0", rules.types(spec)),
                              tuple(n for n, _ in names), f"{spec.code_prefix}-E102"))
-        limited = [(f.name, t) for f in open_ for t in limit_terms(f, fy)]
+        limited = [(f.name, t) for f in open_ for t in limit_terms(f, fy, quarter)]
         for part, terms in _parts(section.title, limited):
             out.append(Check(f"{part}: every value within its limits (each cell's note says them)",
                              expr.parse(" + ".join(t for _, t in terms) + " > 0", rules.types(spec)),
                              tuple(dict.fromkeys(n for n, _ in terms)), f"{spec.code_prefix}-E103"))
+        out.extend(_period_date_checks(spec, section.key, open_, fy, quarter))
     for rule in rules.expand(spec):
         if rule.check and rule.applies(quarter):
             label = rules.render(rule.check, rule, lambda n: spec[n].label)

@@ -49,8 +49,9 @@ from fractions import Fraction
 from functools import cache
 from typing import Any
 
+from pbp_workbooks.base.addresses import EMAIL  # one address as the Checks sheet can test it (see not_email)
 from pbp_workbooks.base.errors import SpecError
-from pbp_workbooks.base.money import round_pence
+from pbp_workbooks.base.money import PENCE_SLACK, pence_places, round_pence
 
 NUMBER, TEXT, DATE, LOGICAL, MAYBE = "number", "text", "date", "logical", "number or blank"
 
@@ -60,14 +61,14 @@ FUNCTIONS: dict[str, tuple[int, int | None]] = {
     "blank": (1, 1), "money": (1, 1), "count_blank": (1, None), "count_text": (1, None),
     # a field's own limits, as the Checks sheet tests them (1 = a problem, 0 = none); the
     # first argument is the cell, the rest are literals
-    "outside": (3, 4), "too_long": (2, 2), "not_one_of": (2, None), "not_email": (1, 1),
+    "outside": (3, 4), "too_long": (2, 2), "not_one_of": (2, None), "not_email": (1, 1), "not_pence": (1, 1),
     "nospace": (1, 1),  # a text cell without its spaces, to compare names ignoring spacing
     # exact whole-number arithmetic for sharing an amount (see "Sharing an amount" below)
     "round": (2, 2), "idiv": (3, 3), "count_greater": (1, None), "count_equal": (1, None),
 }
 _LITERAL_LAST = {"round": 1, "idiv": 1}  # functions whose last argument is a whole-number literal
 _NAME_ONLY = {"blank", "count_blank", "count_text", "nospace"}  # functions of cells, not of values
-_LIMITS = {"outside", "too_long", "not_one_of", "not_email"}  # (cell, literal...) -> 0 or 1
+_LIMITS = {"outside", "too_long", "not_one_of", "not_email", "not_pence"}  # (cell, literal...) -> 0 or 1
 
 TypeOf = Callable[[str], str | None]
 
@@ -582,6 +583,8 @@ def _idiv(n: Decimal, d: Decimal, scale: int) -> Decimal:
 # too_long(x, n): text longer than n characters.
 # not_one_of(x, choice...): something other than blank or one of the choices (ignoring
 #   case and spaces at either end or doubled, as TRIM does).
+# not_pence(x): a number with fractions of a penny (more than a thousandth of a penny
+#   from a whole one: money.pence_places).
 # not_email(x): something other than blank or one address: one @, no spaces or control
 #   characters, and a dot after the @ with something either side of it.
 
@@ -597,6 +600,8 @@ def _limit_excel(fn: str, x: str, lit: list[Any]) -> str:
         return f"IF({skip},0,IF(OR({','.join(tests)}),1,0))"
     if fn == "too_long":
         return f"IF(ISTEXT({x}),IF(LEN({x})>{lit[0]},1,0),0)"
+    if fn == "not_pence":
+        return f"IF(ISNUMBER({x}),IF(ABS({x}*100-ROUND({x}*100,0))>{PENCE_SLACK},1,0),0)"
     if fn == "not_one_of":
         return f"IF(LEN(TRIM({x}))=0,0,IF(OR({','.join(f'TRIM({x})={q(c)}' for c in lit)}),0,1))"
     # not_email, on the text as TRIM leaves it
@@ -627,6 +632,8 @@ def _limit_python(fn: str, lit: list[Any]) -> Callable[[Any], bool]:
             return n < lo or n > hi or (whole and n != n.to_integral_value())
 
         return outside
+    if fn == "not_pence":
+        return lambda v: isinstance(v, Decimal | int | float) and not isinstance(v, bool) and not pence_places(_num(v))
     if fn == "too_long":
         n = int(lit[0])
         return lambda v: isinstance(v, str) and len(v) > n
@@ -642,8 +649,6 @@ def _limit_python(fn: str, lit: list[Any]) -> Callable[[Any], bool]:
     return lambda v: not _is_blank(v) and not (isinstance(v, str) and EMAIL.match(_trim(v)) is not None)
 
 
-# One address as the Checks sheet can test it (see not_email): the LA's rule is the same.
-EMAIL = re.compile(r"^[^@ \x00-\x1f]+@[^@ \x00-\x1f]+\.[^@ \x00-\x1f]*[^@ .\x00-\x1f]\Z")
 
 
 def _nospace(v: Any) -> Any:

@@ -94,11 +94,11 @@ def template_finding(code: str, *, sheet: str | None = None, cell: str | None = 
     return Finding(code, severity, template.format(sheet=sheet, cell=cell, name=name, **fmt), sheet, cell, name, value)
 
 
-def field_finding(spec: Spec, suffix: str, f: Field, value: Any, year: str) -> Finding:
+def field_finding(spec: Spec, suffix: str, f: Field, value: Any, year: str, quarter: int | None = None) -> Finding:
     """A field-rule finding (``<prefix>-<suffix>``) with its message. Here, not with the pandera
     schema, so checks that run in worker processes (E104) need neither pandas nor pandera."""
     from pbp_workbooks.base.money import format_gbp
-    from pbp_workbooks.base.periods import FinancialYear
+    from pbp_workbooks.base.periods import FUTURE_DAYS, FinancialYear, today
     from pbp_workbooks.spec.calc import format_value
 
     declared = registry.field_rule(spec, suffix)
@@ -116,8 +116,12 @@ def field_finding(spec: Spec, suffix: str, f: Field, value: Any, year: str) -> F
     elif suffix == "E106":
         fmt["choices"] = ", ".join(f.choices or ())
     elif suffix == "E107":
-        lo, hi = FinancialYear.parse(year).window(f.window or "year")
+        lo, hi = FinancialYear.parse(year).window(f.window or "year", quarter)
         fmt.update(start=f"{lo:%d/%m/%Y}", end=f"{hi:%d/%m/%Y}")
+    elif suffix == "W112":
+        fmt["end"] = f"{FinancialYear.parse(year).period(quarter)[1]:%d/%m/%Y}"
+    elif suffix == "E113":
+        fmt.update(days=FUTURE_DAYS, today=f"{today():%d/%m/%Y}")
     raw = value
     if isinstance(raw, Decimal):
         raw = str(raw)

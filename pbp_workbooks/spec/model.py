@@ -435,6 +435,23 @@ def _field_kwargs(raw: dict[str, Any], where: str, sections: dict[str, dict[str,
     }
 
 
+# The source of a grid cell of a ``carried = true`` section (the year's items register): the
+# rows of the latest accepted earlier return of the year come pre-filled and locked
+# (history.carried_rows); the others are for the officer.
+CARRIED = "ledger.carried"
+
+
+def _grid_rows(s: dict[str, Any], where: str) -> list[dict[str, Any]]:
+    """A grid's rows: listed one by one (``[[section.row]]``), or ``rows = N`` of them
+    labelled ``row_label`` with {n} for 1..N (an items table long enough for a busy year)."""
+    if "rows" not in s:
+        return list(s["row"])
+    n = s["rows"]
+    if "row" in s or not isinstance(n, int) or n < 1 or "{n}" not in s.get("row_label", ""):
+        raise SpecError(f"{where}: rows = N needs a row_label with {{n}} and no [[section.row]]")
+    return [{"key": str(i), "label": s["row_label"].format(n=i)} for i in range(1, n + 1)]
+
+
 def build(data: dict[str, Any], origin: str) -> Spec:
     t = data["template"]
     sheet = data["sheet"]["name"]
@@ -472,9 +489,9 @@ def build(data: dict[str, Any], origin: str) -> Spec:
             sections.append(Section(key, s["title"], "form", s.get("help", "")))
         elif s["kind"] == "grid":
             cols = s["column"]
-            # rows written out, or ``repeat`` numbered rows (1, 2, ...) labelled by ``row_label``
-            rows = s["row"] if "repeat" not in s else [
-                {"key": str(n), "label": s.get("row_label", "{n}").format(n=n)} for n in range(1, int(s["repeat"]) + 1)]
+            rows = _grid_rows(s, where)
+            if s.get("carried"):  # rows carried over from the earlier returns the LA accepted
+                cols = [{**c, "source": CARRIED} for c in cols]
             # a column may span several sheet columns (a wide commentary); positions follow
             spans = [int(c.get("span", 1)) for c in cols]
             positions = [1 + sum(spans[:i]) for i in range(len(cols))]

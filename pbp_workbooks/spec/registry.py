@@ -45,6 +45,8 @@ _FIELD_SCOPES: dict[str, Callable[[spec_mod.Field], bool]] = {
     "max_length": lambda f: f.max_length is not None,
     "choice": lambda f: f.type in ("choice", "yesno"),
     "email": lambda f: f.type == "email",
+    "money": lambda f: f.type in ("money", "signed_money"),
+    "period date": lambda f: f.window == "period",  # a date the return itself is prepared or signed on
 }
 
 

@@ -20,6 +20,7 @@ from pbp_workbooks.base.interrupts import pause_point
 from pbp_workbooks.base.periods import QUARTER_MONTHS, FinancialYear
 from pbp_workbooks.base.progress import progress
 from pbp_workbooks.base.workspace import Workspace
+from pbp_workbooks.ledger.history import locked_carried
 from pbp_workbooks.ledger.store import Issued, Ledger, now, received_for
 from pbp_workbooks.spec import model as spec_mod
 from pbp_workbooks.spec.model import Spec
@@ -45,6 +46,9 @@ def period_sources(prov: roster_mod.Provision, fy: FinancialYear, quarter: int |
         "period.year": str(fy),
         "period.year_end": fy.end,
         "period.quarter_label": f"Q{quarter} ({QUARTER_MONTHS[quarter]})" if quarter else "",
+        # whether the provision serves each key stage (roster.serves.eyfs: "Yes"/"No"); none if not recorded
+        **{f"roster.serves.{k.lower()}": "Yes" if k in prov.key_stages else "No"
+           for k in roster_mod.KEY_STAGES if prov.key_stages},
     }
 
 
@@ -102,7 +106,7 @@ def generate(ws: Workspace, kind: str, fy: FinancialYear, quarter: int | None, o
     out_dir = out or ws.folder("outbox") / f"{fy} {period}"
     generated_at = datetime.now(UTC).replace(microsecond=0)
     stamp = Stamp(spec, financial_year=str(fy), quarter=quarter, password=cfg.password,
-                  params=cfg.thresholds.params(), la_name=cfg.la_name, contact=cfg.finance_contact, due=due,
+                  params=cfg.thresholds.params(), la_name=cfg.la_name, contact=cfg.return_contact(spec.kind), due=due,
                   generated_at=generated_at)
     written = Written()
     units = recipients(spec, roster)
@@ -143,7 +147,8 @@ def generate(ws: Workspace, kind: str, fy: FinancialYear, quarter: int | None, o
             values.update(prior_actuals(ledger, spec, fy, quarter, prov.partnership))
             name = safe_file_name(spec.file_name.format(year=fy, quarter=quarter, partnership=prov.partnership,
                                                         host_school=prov.host_school, school=unit.school)) + ".xlsx"
-            jobs.append(_Job(identity, values, out_dir / name, unit.subject))
+            jobs.append(_Job(identity, values, out_dir / name, unit.subject,
+                             locked_carried(spec, values)))
         # Each workbook is written to a hidden staging file (by a worker, ahead of the parent),
         # then put in place inside the transaction that records it: an interrupted run leaves
         # only complete, recorded workbooks in the outbox (and, on --reissue, the previous one
@@ -193,6 +198,7 @@ class _Job:
     values: dict[str, Any]
     path: Path
     subject: str = ""
+    lock: frozenset[str] = frozenset()  # pre-filled inputs written locked (rows carried over)
 
     @property
     def staging(self) -> Path:
@@ -210,7 +216,7 @@ def _start_worker(stamp: Stamp) -> None:
 
 def _write_one(job: _Job) -> tuple[_Job, str]:
     assert _STAMP is not None
-    data = _STAMP.write(job.staging, job.identity, job.values)
+    data = _STAMP.write(job.staging, job.identity, job.values, job.lock)
     return job, hashlib.sha256(data).hexdigest()
 
 

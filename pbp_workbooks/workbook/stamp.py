@@ -100,10 +100,13 @@ class Stamp:
                 return False
         return WorkbookWriter(self.spec, identity, **self.common).layout() == self._layout
 
-    def write(self, path: Path, identity: Identity, inputs: Mapping[str, Any]) -> bytes:
-        """Write the provision's workbook atomically; returns its bytes."""
-        if not self.fits(identity):
-            WorkbookWriter(self.spec, identity, **self.common).write(path, inputs)
+    def write(self, path: Path, identity: Identity, inputs: Mapping[str, Any],
+              lock: frozenset[str] = frozenset()) -> bytes:
+        """Write the provision's workbook atomically; returns its bytes. A workbook with
+        inputs to lock (rows carried over) has cells styled unlike the prototype's: the
+        writer builds it."""
+        if lock or not self.fits(identity):
+            WorkbookWriter(self.spec, identity, **self.common).write(path, inputs, lock=lock)
             return path.read_bytes()
         data = self.render(identity, inputs)
 

@@ -22,7 +22,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from pbp_workbooks import __version__
 from pbp_workbooks.base.filenames import write_atomic
-from pbp_workbooks.base.periods import QUARTER_MONTHS, FinancialYear
+from pbp_workbooks.base.periods import QUARTER_MONTHS, FinancialYear, fill_period
 from pbp_workbooks.base.printing import Page, Printing, print_setup
 from pbp_workbooks.spec import calc, expr, rules
 from pbp_workbooks.spec.model import CHART_ROWS, Field, Spec, quote_sheet
@@ -116,7 +116,7 @@ def _excel_value(f: Field, v: Any) -> Any:
     return v
 
 
-def _input_message(f: Field, fy: FinancialYear) -> tuple[str, str]:
+def _input_message(f: Field, fy: FinancialYear, quarter: int | None) -> tuple[str, str]:
     what = {
         "money": "Enter an amount in pounds and pence, e.g. 1250.00.",
         "signed_money": "Enter an amount in pounds and pence; a negative number for a deficit.",
@@ -130,7 +130,7 @@ def _input_message(f: Field, fy: FinancialYear) -> tuple[str, str]:
         "yesno": "Choose Yes or No.",
     }[f.type]
     if f.type == "date" and f.window:
-        lo, hi = fy.window(f.window)
+        lo, hi = fy.window(f.window, quarter)
         if f.window != "any":
             what = f"Enter a date between {lo:%d/%m/%Y} and {hi:%d/%m/%Y}."
     text = " ".join(p for p in (f.help, what, "Required." if f.required else "") if p)
@@ -188,12 +188,19 @@ class WorkbookWriter:
         self.quarter = identity.quarter
         self._prototype = False
         self.holes: list[Hole] = []
+        self._lock: frozenset[str] = frozenset()  # inputs written locked: rows carried over (history.carried_rows)
 
     # ------------------------------------------------------------------ public
 
-    def write(self, path: Path, inputs: Mapping[str, Any], marks: Sequence[Mark] = ()) -> None:
-        """Write atomically: a temporary file in the same folder, then rename."""
-        write_atomic(path, lambda tmp: self._build(tmp, inputs, marks))
+    def write(self, path: Path, inputs: Mapping[str, Any], marks: Sequence[Mark] = (),
+              lock: frozenset[str] = frozenset()) -> None:
+        """Write atomically: a temporary file in the same folder, then rename. ``lock``: inputs
+        written locked and grey, as pre-filled (the year's items carried over)."""
+        self._lock = lock
+        try:
+            write_atomic(path, lambda tmp: self._build(tmp, inputs, marks))
+        finally:
+            self._lock = frozenset()
 
     def prototype(self) -> bytes:
         """The workbook with no values: every value cell (inputs, formulas, checks) is a
@@ -330,9 +337,9 @@ class WorkbookWriter:
         }
         for t in spec.texts:
             f = fmt(**styles[t.style])
-            # help lines may name the LA's thresholds ({large_item}); locked labels may not,
-            # as the reader checks them against the spec
-            text = rules.fill_thresholds(t.text, self.params) if t.style == "help" else t.text
+            # help lines may name the LA's thresholds ({large_item}) and the year's periods
+            # ({financial_year}); locked labels may not, as the reader checks them against the spec
+            text = fill_period(rules.fill_thresholds(t.text, self.params), self.fy) if t.style == "help" else t.text
             if t.span > 1:
                 ws.merge_range(t.row, t.col, t.row, t.col + t.span - 1, text, f)
             else:
@@ -393,7 +400,7 @@ class WorkbookWriter:
         if f.type in ("text", "email", "choice") or f.lines > 1:
             props["text_wrap"] = True
             props["valign"] = "top" if f.lines > 1 else "vcenter"
-        role = f.role
+        role = "prefilled" if f.name in self._lock else f.role
         open_ = f.is_open(self.quarter)
         if role == "formula":
             props.update(bold=f.emphasis)
@@ -453,7 +460,8 @@ class WorkbookWriter:
         return text
 
     def _validation(self, ws: Worksheet, f: Field, lists: Mapping[str, str]) -> None:
-        key = (self.spec.id, self.spec.version, str(self.fy), f.name, lists.get(f.name))
+        # a date's window may follow the quarter (window "period")
+        key = (self.spec.id, self.spec.version, str(self.fy), self.quarter, f.name, lists.get(f.name))
         cached = _VALIDATION_CACHE.get(key)
         if cached is None:
             cached = _VALIDATION_CACHE[key] = self._validation_options(f, lists)
@@ -461,7 +469,7 @@ class WorkbookWriter:
 
     def _validation_options(self, f: Field, lists: Mapping[str, str]) -> tuple[str, dict[str, Any]]:
         """A field's data validation and input message, and a key shared by fields with the same."""
-        title, message = _input_message(f, self.fy)
+        title, message = _input_message(f, self.fy, self.quarter)
         opts: dict[str, Any] = {"input_title": title, "input_message": message, "error_type": "stop",
                                 "ignore_blank": True}
         cell = xl_rowcol_to_cell(f.row, f.col)
@@ -485,7 +493,7 @@ class WorkbookWriter:
                         maximum=int(f.max if f.max is not None else 100000), error_title="Not a whole number",
                         error_message=f"Enter a whole number from {int(f.min or 0)} to {int(f.max or 100000)}.")
         elif f.type == "date":
-            lo, hi = self.fy.window(f.window or "year")
+            lo, hi = self.fy.window(f.window or "year", self.quarter)
             opts.update(validate="date", criteria="between", minimum=datetime(lo.year, lo.month, lo.day),
                         maximum=datetime(hi.year, hi.month, hi.day), error_title="Date out of range",
                         error_message=f"Enter a date between {lo:%d/%m/%Y} and {hi:%d/%m/%Y}.")
@@ -584,7 +592,7 @@ class WorkbookWriter:
             ("", {}),
             ("How to fill it in", {"bold": True}),
         ]
-        steps = [step.format(**{k: f"{v:,}" for k, v in th.items()}) for step in spec.instructions]
+        steps = [step.format(**{k: f"{v:,}" for k, v in th.items()}, **self.fy.describe()) for step in spec.instructions]
         steps += [f"Look at the Checks sheet ({n_checks} checks): it must say 'Ready to send'.",
                   "Save it as an Excel Workbook (.xlsx) and email it back. Keep the file as it is: do not rename the "
                   "sheets, insert rows or remove the protection - the LA's system reads each cell by its name."]
@@ -594,7 +602,8 @@ class WorkbookWriter:
             ("What is in the return", {"bold": True}),
         ]
         for s in spec.sections:
-            lines.append((f"- {s.title}" + (f": {s.help}" if s.help else ""), {}))
+            helps = fill_period(rules.fill_thresholds(s.help, self.params), self.fy)
+            lines.append((f"- {s.title}" + (f": {helps}" if s.help else ""), {}))
         lines += [("", {}), (f"Based on the {spec.toolkit}. Template {spec.id} version {spec.version}.",
                              {"italic": True, "font_color": "#595959"})]
         return lines
