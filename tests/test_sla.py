@@ -241,6 +241,8 @@ def test_fill_ingest_version_and_consolidate_with_counts_checked(workspace: Work
     # the sheet: per partnership and statement, the counts of each answer, checked against what was written
     ws = openpyxl.load_workbook(folder / f"PBP consolidated {YEAR} Q1.xlsx")["SLA review"]
     header = next(r for r in range(1, 20) if ws.cell(r, 1).value == "Partnership")
+    legend = [ws.cell(r, 1).value for r in range(1, header) if str(ws.cell(r, 1).value or "").startswith("Statement")]
+    assert len(legend) == 3 and legend[0].startswith("Statement 1: The current Service Level Agreement")  # not "1: 1. The"
     heads = [ws.cell(header, c).value for c in range(1, 11)]
     assert heads == ["Partnership", "Statement", *ANSWERS, "Replied", "Not replied", "Schools"]
     seen = 0

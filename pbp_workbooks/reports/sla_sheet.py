@@ -9,6 +9,7 @@ are written as numbers with SUM formulas (their cached values computed here).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pbp_workbooks.reports.consolidation import Consolidation
@@ -24,6 +25,11 @@ def _statement_no(i: int) -> str:
     return f"Statement {i + 1}"
 
 
+def _unnumbered(text: str) -> str:
+    """A statement's words without the number the workbook shows in front of it ("1. The ...")."""
+    return re.sub(r"^\s*\d+[a-z]?[.)]\s*", "", text)
+
+
 def write_sla_sheet(book: Book, c: Consolidation) -> None:
     sla = c.sla
     assert sla is not None
@@ -36,7 +42,7 @@ def write_sla_sheet(book: Book, c: Consolidation) -> None:
                 "CSV file.")
     r = 3
     for i, q in enumerate(statements):
-        ws.write_string(r, 0, f"{_statement_no(i)}: {q.text}", book.fmt(italic=True))
+        ws.write_string(r, 0, f"{_statement_no(i)}: {_unnumbered(q.text)}", book.fmt(italic=True))
         r += 1
     cols = ["Partnership", "Statement", *choices, "Replied", "Not replied", "Schools"]
     first = r + 1
