@@ -100,16 +100,13 @@ def _text(cell: RawCell) -> str:
     return "" if v is None else str(v)
 
 
-@cache
-def _shipped_specs() -> tuple[Spec, ...]:
-    """The shipped specs, listed once per process (spec.load caches each one anyway)."""
-    return tuple(spec_mod.load(kind) for kind in spec_mod.available())
-
-
 def spec_for(meta: dict[str, str]) -> Spec:
+    """The shipped spec a received file says it was made from; only that one is built (matched
+    on the templates' headers, so reading a quarterly return does not build the other specs)."""
     tid = meta.get("template_id", "")
-    for s in _shipped_specs():
-        if s.id == tid:
+    for kind in spec_mod.available():
+        if spec_mod.header(kind).get("id") == tid:
+            s = spec_mod.load(kind)
             if meta.get("template_version") != s.version:
                 raise NotOurTemplate(template_finding("T-E002", detail=meta.get("template_version") or "unknown"))
             return s

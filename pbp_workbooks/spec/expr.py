@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from fractions import Fraction
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 from pbp_workbooks.base.addresses import EMAIL  # one address as the Checks sheet can test it (see not_email)
@@ -81,7 +81,7 @@ class Expr:
     types: Mapping[int, str] = field(default_factory=dict, compare=False, hash=False, repr=False)
     signature: str = field(default="", compare=False, hash=False, repr=False)  # source and types, for caching
 
-    @property
+    @cached_property
     def names(self) -> set[str]:
         funcs = {id(n.func) for n in ast.walk(self.tree) if isinstance(n, ast.Call)}
         return {n.id for n in ast.walk(self.tree) if isinstance(n, ast.Name) and id(n) not in funcs}

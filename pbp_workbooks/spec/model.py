@@ -633,5 +633,17 @@ def load(kind: str) -> Spec:
         raise SpecError(f"{path.name}: missing {err}") from None
 
 
+@cache
+def header(kind: str) -> dict[str, Any]:
+    """The ``[template]`` table of a shipped spec (id, version, code prefix ...), read without
+    building the spec: what a received file or a rule code is matched against."""
+    text = (data_dir("workbook_templates") / f"{kind}.toml").read_text(encoding="utf-8")
+    found = re.search(r"^\[template\][^\n]*\n(.*?)(?=^\[|\Z)", text, re.M | re.S)
+    try:
+        return tomllib.loads(found.group(1)) if found else {}
+    except tomllib.TOMLDecodeError as err:
+        raise SpecError(f"{kind}.toml [template]: {err}") from None
+
+
 def available() -> list[str]:
     return sorted(p.stem for p in data_dir("workbook_templates").glob("*.toml"))

@@ -25,7 +25,6 @@ from functools import cache
 from typing import Any
 
 from pbp_workbooks.base.errors import SpecError
-from pbp_workbooks.base.resources import data_dir
 from pbp_workbooks.spec import expr, rules
 from pbp_workbooks.spec import model as spec_mod
 
@@ -188,16 +187,7 @@ def rule(code: str) -> RuleInfo:
 @cache
 def _kind_of_prefix() -> dict[str, str]:
     """Code prefix -> return kind, from the templates' headers (without building every spec)."""
-    out = {}
-    for kind in spec_mod.available():
-        text = (data_dir("workbook_templates") / f"{kind}.toml").read_text(encoding="utf-8")
-        found = _PREFIX.search(text)
-        if found is not None:
-            out[found.group(1)] = kind
-    return out
-
-
-_PREFIX = re.compile(r'^code_prefix\s*=\s*"([A-Z])"', re.M)
+    return {str(spec_mod.header(kind).get("code_prefix")): kind for kind in spec_mod.available()}
 
 
 def field_rule(spec: spec_mod.Spec, suffix: str) -> RuleInfo:
