@@ -20,11 +20,9 @@ from typing import Any, ClassVar
 from pbp_workbooks.base import roster as roster_mod
 from pbp_workbooks.base.errors import SpecError
 from pbp_workbooks.base.periods import FinancialYear
-from pbp_workbooks.ledger.store import Ledger, received_for
+from pbp_workbooks.ledger.store import Ledger
 from pbp_workbooks.reports import suppression
-from pbp_workbooks.reports.figures import decode
-from pbp_workbooks.reports.status import Official, ProvisionLine
-from pbp_workbooks.spec import calc
+from pbp_workbooks.reports.status import YearlyLine, yearly_lines
 from pbp_workbooks.spec import model as spec_mod
 from pbp_workbooks.spec.model import Grid, Spec
 
@@ -60,14 +58,10 @@ def count_or_zero(v: Any) -> int:
 
 
 @dataclass
-class AnnualLine(ProvisionLine):
+class AnnualLine(YearlyLine):
     """One provision's annual report: its status and, if one was accepted, its values."""
 
-    values: dict[str, Any] | None = None  # inputs + formula fields (calc.compute)
     what: ClassVar[str] = "annual report"
-
-    def has_data(self) -> bool:
-        return self.values is not None
 
 
 @dataclass
@@ -93,8 +87,7 @@ class AnnualOverview:
 
     def value(self, values: dict[str, Any], role: str) -> Any:
         """A field by its role in one report's values (None when the spec has no such role)."""
-        name = self.spec.role(role)
-        return None if name is None else values.get(name)
+        return self.spec.value(values, role)
 
     def grid_value(self, values: dict[str, Any], role: str, row: str, column: str) -> Any:
         return values.get(grid(self.spec, role).cell(row, column))
@@ -214,21 +207,7 @@ def load_annual(ledger: Ledger, fy: FinancialYear, provisions: list[roster_mod.P
     if ANNUAL not in spec_mod.available():
         return None
     spec = spec_mod.load(ANNUAL)
-    by_partnership = {r["partnership"]: r for r in status}
-    received = received_for(ledger, ANNUAL, str(fy), None)
-    by_version = {(r.partnership, r.version): r for r in received}
-    lines = []
-    for prov in provisions:
-        row = by_partnership.get(prov.partnership) or {
-            "state": "not issued", "late": False, "latest_version": None, "latest_status": None,
-            "official_version": None}
-        line = AnnualLine(prov, row)
-        rec = by_version.get((prov.partnership, row["official_version"]))
-        if row["official_version"] and rec is not None and rec.values_json:
-            line.official = Official(rec.version or 0, rec.status, rec.received_at, rec.original_name,
-                                     rec.archive_path, rec.sha256)
-            line.values = calc.compute(spec, decode(spec, rec.values_json))
-        lines.append(line)
+    lines = yearly_lines(ledger, spec, fy, provisions, status, AnnualLine)
     if not any(ln.values is not None for ln in lines):
         return None
     return AnnualOverview(fy, spec, lines, _suppress_annual(spec, lines))

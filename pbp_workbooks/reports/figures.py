@@ -152,8 +152,7 @@ def assess(spec: Spec, values: Mapping[str, Any], th: Thresholds
     a commentary. Green includes a surplus whose use is planned.
     """
     def by_role(role: str) -> Decimal | None:
-        name = spec.role(role)
-        return None if name is None else _dec(values.get(name))
+        return _dec(spec.value(values, role))
 
     balance, allocation = by_role("year_end_forecast"), by_role("allocation")
     if balance is None or allocation is None:
@@ -190,8 +189,7 @@ def figures(spec: Spec, values: dict[str, Any], quarter: int, th: Thresholds) ->
     """Figures of one return from ``values`` = inputs + fields computed by calc.compute. Fields are
     found by their roles in the spec (``[roles]``), never by name."""
     def by_role(role: str) -> Any:
-        name = spec.role(role)
-        return None if name is None else values.get(name)
+        return spec.value(values, role)
 
     def text(role: str) -> str | None:
         v = by_role(role)

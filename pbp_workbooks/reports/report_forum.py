@@ -50,11 +50,9 @@ from pbp_workbooks.reports.sheets import (
     put_text,
     wrapped_height,
 )
+from pbp_workbooks.reports.suppression import Count
 
 SHEET = "Report"
-Count = int | str | None  # a published count: a number, suppression.MARKER or blank
-
-
 @dataclass(frozen=True)
 class ForumLine:
     partnership: str

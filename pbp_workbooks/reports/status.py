@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from pbp_workbooks.base import roster as roster_mod
 from pbp_workbooks.base.periods import FinancialYear
@@ -15,6 +15,7 @@ from pbp_workbooks.base.workspace import Workspace
 from pbp_workbooks.ledger.mail_trail import arrivals_by_subject
 from pbp_workbooks.ledger.store import Ledger, received_for
 from pbp_workbooks.spec import model as spec_mod
+from pbp_workbooks.spec.model import Spec
 from pbp_workbooks.spec.recipients import key_of, recipients
 
 # A provision's state for a period, as status_rows gives it.
@@ -136,3 +137,41 @@ class ProvisionLine:
     @property
     def label(self) -> str:
         return status_label(self.status, self.official if self.has_data() else None, self.what)
+
+
+@dataclass
+class YearlyLine(ProvisionLine):
+    """A provision's return for a year (annual report, surplus decision): its status and, once one
+    is accepted, the official version's values (inputs and formula fields)."""
+
+    values: dict[str, Any] | None = None
+
+    def has_data(self) -> bool:
+        return self.values is not None
+
+
+Y = TypeVar("Y", bound=YearlyLine)
+
+
+def yearly_lines(ledger: Ledger, spec: Spec, fy: FinancialYear, provisions: list[roster_mod.Provision],
+                 status: list[dict[str, Any]], line: type[Y]) -> list[Y]:
+    """One line per provision for a yearly return: its status row, and the official version's
+    values recomputed from its stored inputs (cached results in a received file are never used)."""
+    from pbp_workbooks.reports.figures import decode
+    from pbp_workbooks.spec import calc
+
+    by_partnership = {r["partnership"]: r for r in status}
+    by_version = {(r.partnership, r.version): r for r in received_for(ledger, spec.kind, str(fy), None)}
+    out = []
+    for prov in provisions:
+        row = by_partnership.get(prov.partnership) or {
+            "state": "not issued", "late": False, "latest_version": None, "latest_status": None,
+            "official_version": None}
+        ln = line(prov, row)
+        rec = by_version.get((prov.partnership, row["official_version"]))
+        if row["official_version"] and rec is not None and rec.values_json:
+            ln.official = Official(rec.version or 0, rec.status, rec.received_at, rec.original_name,
+                                   rec.archive_path, rec.sha256)
+            ln.values = calc.compute(spec, decode(spec, rec.values_json))
+        out.append(ln)
+    return out

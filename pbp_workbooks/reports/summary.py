@@ -54,6 +54,7 @@ from pbp_workbooks.reports.sheets import (
     put_share,
     put_text,
 )
+from pbp_workbooks.reports.suppression import Count
 from pbp_workbooks.reports.surplus_summary import SurplusSummary, surplus_summary, write_surplus_sheet
 
 PARALLEL_FROM = 20
@@ -106,9 +107,6 @@ def la_picture(c: Consolidation) -> LaPicture:
     total["balance_pct"] = ratio(c.la_total(lambda f: f.forecast_balance), c.la_total(lambda f: f.allocation))
     placements = sum(ln.figures.placements or 0 for ln in c.lines.values() if ln.figures is not None)
     return LaPicture(len(c.provisions), len(c.accepted()), total, median, placements)
-
-
-Count = int | str | None  # a published count: a number, suppression.MARKER or blank
 
 
 @dataclass(frozen=True)

@@ -120,3 +120,6 @@ def apply(counts: Sequence[int], threshold: int = THRESHOLD) -> tuple[list[int |
     s = suppress(counts, threshold)
     total = sum(counts)
     return [MARKER if h else n for n, h in zip(counts, s.cells, strict=True)], (MARKER if s.total else total)
+
+
+Count = int | str | None  # a published count: a number, MARKER or blank

@@ -18,10 +18,8 @@ from typing import Any, ClassVar
 from pbp_workbooks.base import roster as roster_mod
 from pbp_workbooks.base.errors import SpecError
 from pbp_workbooks.base.periods import FinancialYear
-from pbp_workbooks.ledger.store import Ledger, received_for
-from pbp_workbooks.reports.figures import decode
-from pbp_workbooks.reports.status import Official, ProvisionLine
-from pbp_workbooks.spec import calc
+from pbp_workbooks.ledger.store import Ledger
+from pbp_workbooks.reports.status import YearlyLine, yearly_lines
 from pbp_workbooks.spec import model as spec_mod
 from pbp_workbooks.spec.model import Spec
 
@@ -56,14 +54,10 @@ class Payment:
 
 
 @dataclass
-class SurplusLine(ProvisionLine):
+class SurplusLine(YearlyLine):
     """One provision's surplus decision: its status and, once one is accepted, its values."""
 
-    values: dict[str, Any] | None = None  # inputs + formula fields (calc.compute)
     what: ClassVar[str] = "surplus decision"
-
-    def has_data(self) -> bool:
-        return self.values is not None
 
     def money(self, field: str) -> Decimal | None:
         """A money field's value (by defined name: ask ``name(role)`` for it)."""
@@ -127,19 +121,5 @@ def load_surplus(ledger: Ledger, fy: FinancialYear, provisions: list[roster_mod.
     issued or received for the year."""
     if SURPLUS not in spec_mod.available() or not any(r["issued"] or r["received"] for r in status):
         return None
-    s = spec()
-    by_partnership = {r["partnership"]: r for r in status}
-    by_version = {(r.partnership, r.version): r for r in received_for(ledger, SURPLUS, str(fy), None)}
-    lines = []
-    for prov in provisions:
-        row = by_partnership.get(prov.partnership) or {
-            "state": "not issued", "late": False, "latest_version": None, "latest_status": None,
-            "official_version": None}
-        line = SurplusLine(prov, row)
-        rec = by_version.get((prov.partnership, row["official_version"]))
-        if row["official_version"] and rec is not None and rec.values_json:
-            line.official = Official(rec.version or 0, rec.status, rec.received_at, rec.original_name,
-                                     rec.archive_path, rec.sha256)
-            line.values = calc.compute(s, decode(s, rec.values_json))
-        lines.append(line)
+    lines = yearly_lines(ledger, spec(), fy, provisions, status, SurplusLine)
     return SurplusOverview(fy, lines)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 import re
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cache, cached_property
@@ -237,6 +237,11 @@ class Spec:
         if len(names) != 1:
             raise SpecError(f"{self.id}: role {role!r} is a list of {len(names)} fields; ask for roles()")
         return names[0]
+
+    def value(self, values: Mapping[str, Any], role: str) -> Any:
+        """The value of the field with this role in one return's values (None when this spec has none)."""
+        name = self.role(role)
+        return None if name is None else values.get(name)
 
     def roles(self, role: str) -> tuple[str, ...]:
         """The defined names of the fields with this role (a list role), in the spec's order."""
